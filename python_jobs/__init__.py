@@ -1,0 +1,1 @@
+"""Spark jobs behind the dbt Python models: pure, tested functions over DataFrames."""
