@@ -1,0 +1,55 @@
+"""dbt-core plugin that registers the open-source submission helpers on dbt-spark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dbt.plugins.manager import dbtPlugin
+
+from dbt_spark_oss_python.submission import (
+    AUTO,
+    SESSION,
+    SPARK_CONNECT,
+    SessionPythonJobHelper,
+    SparkConnectPythonJobHelper,
+    make_auto_helper,
+)
+
+_MARKER = "_dbt_spark_oss_python_installed"
+
+
+def install() -> None:
+    """Add ``session``, ``spark_connect`` and ``auto`` to dbt-spark's submission helpers.
+
+    dbt-core has no hook for adapter submission helpers: ``SparkAdapter`` hard-codes them in
+    the ``python_submission_helpers`` / ``default_python_submission_method`` properties, so
+    both are wrapped here. The Databricks helpers stay available under their names.
+    Idempotent.
+    """
+    from dbt.adapters.spark.impl import SparkAdapter
+
+    if getattr(SparkAdapter, _MARKER, False):
+        return
+    original_helpers = SparkAdapter.python_submission_helpers
+
+    def python_submission_helpers(self: Any) -> dict[str, Any]:
+        helpers = dict(original_helpers.fget(self))
+        helpers[SESSION] = SessionPythonJobHelper
+        helpers[SPARK_CONNECT] = SparkConnectPythonJobHelper
+        target_name = getattr(getattr(self, "config", None), "target_name", None)
+        helpers[AUTO] = make_auto_helper(target_name, dict(helpers))
+        return helpers
+
+    def default_python_submission_method(self: Any) -> str:
+        return AUTO
+
+    SparkAdapter.python_submission_helpers = property(python_submission_helpers)
+    SparkAdapter.default_python_submission_method = property(default_python_submission_method)
+    setattr(SparkAdapter, _MARKER, True)
+
+
+class SparkOssPythonPlugin(dbtPlugin):
+    """Loaded by dbt-core from the ``plugins`` list of this package on every command."""
+
+    def initialize(self) -> None:
+        install()
