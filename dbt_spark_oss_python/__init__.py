@@ -21,6 +21,8 @@ Submission methods (model config ``submission_method``)
     Runs the compiled model code inside the dbt process on the SparkSession of a
     ``method: session`` target, built exactly as dbt-spark does (``enableHiveSupport()`` plus
     the target's ``server_side_parameters``), so models see the same catalog/warehouse.
+    Refused (one line) on non-session targets, where a local session would have its own
+    catalog.
 ``spark_connect``
     Runs the compiled model code inside the dbt process against
     ``SparkSession.builder.remote(url)``: every DataFrame / ``pyspark.ml`` operation runs on
@@ -53,6 +55,9 @@ The project's ``macros/python_models.sql`` overrides dbt-spark's ``py_write_tabl
 project macros win over the adapter's): the returned Spark or pandas DataFrame is written
 with ``df.write.mode("overwrite").format(file_format).saveAsTable(...)``, where
 ``file_format`` is the model config (default ``parquet``) and ``partition_by`` is honoured.
+
+Incremental Python models go through the same ``py_write_table`` (dbt-spark writes a temp
+table with it) but are not covered by the tests.
 
 Errors
 ------

@@ -215,6 +215,14 @@ class SessionPythonJobHelper(PythonJobHelper):
     def __init__(self, parsed_model: dict, credentials: Any) -> None:
         self.parsed_model = parsed_model
         self.credentials = credentials
+        method = str(getattr(credentials, "method", "") or "")
+        if method != SESSION:
+            # A local session here would have its own catalog, not the target's.
+            raise DbtRuntimeError(
+                f"Python model '{_model_name(parsed_model)}': submission_method session needs "
+                f"a target with method: session (this target uses method: {method or '?'}); "
+                f"use spark_connect with {CONNECT_URL_ENV} instead."
+            )
 
     def _spark(self) -> Any:
         from pyspark.sql import SparkSession

@@ -38,6 +38,7 @@ from dbt_common.exceptions import DbtRuntimeError
 
 import dbt_spark_oss_python
 from dbt_spark_oss_python.submission import (
+    SessionPythonJobHelper,
     SparkConnectPythonJobHelper,
     resolve_submission_method,
 )
@@ -271,6 +272,11 @@ def test_spark_connect_refused_next_to_a_local_spark_session(
         helper.submit("raise AssertionError('must not run')")
 
 
+def test_session_method_refused_on_non_session_target() -> None:
+    with pytest.raises(DbtRuntimeError, match="needs a target with method: session"):
+        SessionPythonJobHelper({"name": "m", "config": {}}, thrift_credentials())
+
+
 def test_spark_connect_url_must_be_sc() -> None:
     with pytest.raises(DbtRuntimeError, match="must start with sc://"):
         SparkConnectPythonJobHelper(
@@ -302,8 +308,9 @@ def test_session_build_runs_python_models(session_build: tuple[Path, DbtRun]) ->
         "scaled_numbers": "success",
         "pandas_scores": "success",
         "failing_model": "error",
+        "missing_table_model": "error",
     }, run.output
-    assert run.returncode == 1  # only because of failing_model
+    assert run.returncode == 1  # only because of the two models tagged "broken"
     assert run.exit_after_done_s is not None and run.exit_after_done_s < EXIT_GRACE_S
 
 
@@ -340,6 +347,18 @@ def test_python_model_error_names_model_and_exception(
     assert 'File "models/failing_model.py", line 3, in check' in message
     assert "at org.apache" not in message and "py4j" not in message.lower()
     assert not (warehouse / "failing_model").exists()
+
+
+def test_spark_error_in_python_model_has_no_java_stack_trace(
+    session_build: tuple[Path, DbtRun],
+) -> None:
+    _, run = session_build
+    message = run.message("missing_table_model")
+    assert "Python model 'missing_table_model' failed (session): AnalysisException:" in message
+    assert "TABLE_OR_VIEW_NOT_FOUND" in message and "no_such_table" in message
+    assert 'File "models/missing_table_model.py", line 3, in model' in message
+    assert "\tat " not in message and "at org.apache.spark" not in message
+    assert len(message) < 3000
 
 
 # --------------------------------------------------------------------------- Spark Connect
@@ -438,7 +457,7 @@ def test_spark_connect_build(
     """Thrift target + SPARK_CONNECT_URL: Python models run through Spark Connect."""
     tmp_path, project = connect_project
     env = thrift_env(tmp_path, connect_server, SPARK_CONNECT_URL=connect_server.url)
-    run = run_dbt(project, ["build", "--target", "thrift", "--exclude", "failing_model"], env)
+    run = run_dbt(project, ["build", "--target", "thrift", "--exclude", "tag:broken"], env)
 
     assert run.returncode == 0, run.output
     assert {m: run.status(m) for m in run.results} == {
