@@ -45,7 +45,24 @@ def install() -> None:
 
     SparkAdapter.python_submission_helpers = property(python_submission_helpers)
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
+    _expose_connection_method()
     setattr(SparkAdapter, _MARKER, True)
+
+
+def _expose_connection_method() -> None:
+    """Make ``target.method`` (session, thrift, ...) visible to macros and ``dbt debug``.
+
+    dbt-spark leaves ``method`` out of its connection keys, so Jinja cannot tell an
+    in-process session from a remote server; the project's seed loader needs to.
+    """
+    from dbt.adapters.spark.connections import SparkCredentials
+
+    original_keys = SparkCredentials._connection_keys
+
+    def _connection_keys(self: Any) -> tuple[str, ...]:
+        return (*original_keys(self), "method")
+
+    SparkCredentials._connection_keys = _connection_keys
 
 
 class SparkOssPythonPlugin(dbtPlugin):

@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine (see README.md):
+#   make build   create .venv, install the pinned project, run `dbt build` on the demo seeds
+#   make test    the same set-up, then the whole test suite (what .ci/run calls)
+# After either, `source .venv/bin/activate` gives plain `dbt build`, `dbt show`, ...
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-deps build test lint constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# compat mode: dbt discovers its plugins with pkgutil, which cannot see setuptools'
+	# default editable import hooks.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+setup: $(STAMP) system-deps
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+build: setup
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/dbt build
+
+test: setup
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros data_tests analyses
+
+# Regenerate the transitive pins after changing pyproject.toml.
+constraints: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^movielens-dbt-spark' > constraints.txt
+
+clean:
+	rm -rf target logs .spark artifacts

@@ -1,0 +1,220 @@
+{#-
+    The one place that knows the MovieLens file layouts.
+
+    With the var `movielens_path` set, the on-run-start hook `register_movielens_sources()`
+    lists the files in that directory (local path or any Hadoop URI such as s3://...),
+    detects the layout (or takes `movielens_layout`), registers every file as an external
+    CSV table with all columns read as strings plus `_corrupt_record` (so no line is lost or
+    crashes the read), and puts a view per entity on top that normalizes the layout to the
+    ml-latest column names. Those views are the dbt sources `movielens.*`.
+
+    Without `movielens_path`, `movielens_relation()` points the staging models at the demo
+    seeds, which are in the ml-latest layout already.
+-#}
+
+{% macro movielens_layouts() %}
+    {%- set csv_options = {
+        'header': 'true', 'sep': ',', 'quote': '"', 'escape': '"', 'encoding': 'UTF-8'} -%}
+    {%- set dat_utf8 = {
+        'header': 'false', 'sep': '::', 'quote': '\\u0000', 'encoding': 'UTF-8'} -%}
+    {%- set dat_latin1 = {
+        'header': 'false', 'sep': '::', 'quote': '\\u0000', 'encoding': 'ISO-8859-1'} -%}
+    {%- set ratings_columns = ['userId', 'movieId', 'rating', 'timestamp'] -%}
+    {%- set movies_columns = ['movieId', 'title', 'genres'] -%}
+    {%- set tags_columns = ['userId', 'movieId', 'tag', 'timestamp'] -%}
+    {%- set links_columns = ['movieId', 'imdbId', 'tmdbId'] -%}
+    {#- ML-100K keeps genres as 19 flag columns, in the order of its u.genre file. -#}
+    {%- set genres_100k = [
+        'unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime',
+        'Documentary', 'Drama', 'Fantasy', 'Film-Noir', 'Horror', 'Musical', 'Mystery',
+        'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western'] -%}
+    {%- set flag_columns = [] -%}
+    {%- set flag_terms = [] -%}
+    {%- for genre in genres_100k -%}
+        {%- do flag_columns.append('genre_' ~ loop.index0) -%}
+        {%- do flag_terms.append(
+            "if(genre_" ~ loop.index0 ~ " = '1', '" ~ genre | replace("'", "\\'") ~ "', null)") -%}
+    {%- endfor -%}
+    {%- set genres_100k_expr =
+        "nullif(concat_ws('|', " ~ flag_terms | join(', ') ~ "), '')" -%}
+
+    {{ return({
+        'ml-latest': {
+            'description': 'ml-latest / ml-latest-small (ratings.csv, movies.csv, tags.csv, links.csv)',
+            'required': ['ratings.csv', 'movies.csv'],
+            'entities': {
+                'ratings': {'file': 'ratings.csv', 'options': csv_options, 'columns': ratings_columns},
+                'movies': {'file': 'movies.csv', 'options': csv_options, 'columns': movies_columns},
+                'tags': {'file': 'tags.csv', 'options': csv_options, 'columns': tags_columns},
+                'links': {'file': 'links.csv', 'options': csv_options, 'columns': links_columns},
+            },
+        },
+        'ml-10m': {
+            'description': 'ML-10M (ratings.dat, movies.dat, tags.dat; "::"-delimited, UTF-8)',
+            'required': ['ratings.dat', 'movies.dat'],
+            'entities': {
+                'ratings': {'file': 'ratings.dat', 'options': dat_utf8, 'columns': ratings_columns},
+                'movies': {'file': 'movies.dat', 'options': dat_utf8, 'columns': movies_columns},
+                'tags': {'file': 'tags.dat', 'options': dat_utf8, 'columns': tags_columns},
+            },
+        },
+        'ml-1m': {
+            'description': 'ML-1M (ratings.dat, movies.dat, users.dat; "::"-delimited, Latin-1)',
+            'required': ['ratings.dat', 'movies.dat', 'users.dat'],
+            'entities': {
+                'ratings': {'file': 'ratings.dat', 'options': dat_latin1, 'columns': ratings_columns},
+                'movies': {'file': 'movies.dat', 'options': dat_latin1, 'columns': movies_columns},
+            },
+        },
+        'ml-100k': {
+            'description': 'ML-100K (u.data tab-separated, u.item pipe-separated Latin-1)',
+            'required': ['u.data', 'u.item'],
+            'entities': {
+                'ratings': {
+                    'file': 'u.data',
+                    'options': {'header': 'false', 'sep': '\\t', 'quote': '\\u0000', 'encoding': 'UTF-8'},
+                    'columns': ratings_columns,
+                },
+                'movies': {
+                    'file': 'u.item',
+                    'options': {'header': 'false', 'sep': '|', 'quote': '\\u0000', 'encoding': 'ISO-8859-1'},
+                    'columns': ['movieId', 'title', 'release_date', 'video_release_date', 'imdb_url'] + flag_columns,
+                    'select': {'genres': genres_100k_expr},
+                },
+            },
+        },
+        'entity_columns': {
+            'ratings': ratings_columns,
+            'movies': movies_columns,
+            'tags': tags_columns,
+            'links': links_columns,
+        },
+    }) }}
+{% endmacro %}
+
+
+{% macro movielens_raw_schema() %}
+    {{ return(var('movielens_raw_schema', target.schema ~ '_raw')) }}
+{% endmacro %}
+
+
+{% macro movielens_relation(entity) %}
+    {#- Where staging reads `entity` from: the registered files, or the demo seeds. -#}
+    {%- if var('movielens_path', none) -%}
+        {{ return(source('movielens', entity)) }}
+    {%- else -%}
+        {{ return(ref('demo_' ~ entity)) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro movielens_malformed_line() %}
+    {#- The raw text of a line the CSV reader could not split into the expected fields. -#}
+    {%- if var('movielens_path', none) -%}
+        _corrupt_record
+    {%- else -%}
+        cast(null as string)
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro movielens_detect_layout(path, file_names) %}
+    {%- set layouts = movielens_layouts() -%}
+    {%- set forced = var('movielens_layout', 'auto') -%}
+    {%- set names = ['ml-latest', 'ml-1m', 'ml-10m', 'ml-100k'] -%}
+    {%- set expected = [] -%}
+    {%- for name in names -%}
+        {%- do expected.append(layouts[name]['required'] | join(' + ') ~ ' (' ~ name ~ ')') -%}
+    {%- endfor -%}
+    {%- set found = file_names | join(', ') if file_names else 'nothing (missing or empty directory)' -%}
+    {%- if forced != 'auto' -%}
+        {%- if forced not in names -%}
+            {{ exceptions.raise_compiler_error(
+                "movielens_layout '" ~ forced ~ "' is unknown: use auto, " ~ names | join(', ')) }}
+        {%- endif -%}
+        {%- set missing = layouts[forced]['required'] | reject('in', file_names) | list -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                "movielens_path '" ~ path ~ "' lacks " ~ missing | join(', ')
+                ~ " for movielens_layout '" ~ forced ~ "'; found: " ~ found) }}
+        {%- endif -%}
+        {{ return(forced) }}
+    {%- endif -%}
+    {%- for name in names -%}
+        {%- set missing = layouts[name]['required'] | reject('in', file_names) | list -%}
+        {%- if not missing -%}
+            {{ return(name) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error(
+        "movielens_path '" ~ path ~ "' holds no MovieLens data set: expected "
+        ~ expected | join(' or ') ~ "; found: " ~ found) }}
+{% endmacro %}
+
+
+{% macro register_movielens_sources() %}
+    {%- set path = var('movielens_path', none) -%}
+    {%- if not path or not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set path = path | string | trim -%}
+    {%- if path.endswith('/') -%}
+        {%- set path = path[:-1] -%}
+    {%- endif -%}
+    {%- set quoted_path = path | replace("\\", "\\\\") | replace("'", "\\'") -%}
+    {%- set raw = movielens_raw_schema() -%}
+    {%- set layouts = movielens_layouts() -%}
+
+    {%- do run_query('create schema if not exists ' ~ raw) -%}
+    {%- do run_query('drop table if exists ' ~ raw ~ '.movielens_files') -%}
+    {#- A table over a missing location reads as empty, so a wrong path reaches our message. -#}
+    {%- do run_query(
+        'create table ' ~ raw ~ ".movielens_files using binaryFile location '" ~ quoted_path ~ "'") -%}
+    {%- set listing = run_query(
+        "select distinct regexp_extract(path, '[^/]+$', 0) as file_name from "
+        ~ raw ~ '.movielens_files order by file_name') -%}
+    {%- set file_names = listing.columns[0].values() | list -%}
+    {%- set layout_name = movielens_detect_layout(path, file_names) -%}
+    {%- set layout = layouts[layout_name] -%}
+    {{ log('MovieLens layout ' ~ layout_name ~ ' at ' ~ path ~ ': ' ~ layout['description'], info=true) }}
+
+    {%- for entity, columns in layouts['entity_columns'].items() -%}
+        {%- set spec = layout['entities'].get(entity) -%}
+        {%- do run_query('drop view if exists ' ~ raw ~ '.' ~ entity) -%}
+        {%- do run_query('drop table if exists ' ~ raw ~ '.' ~ entity ~ '_file') -%}
+        {%- if spec and spec['file'] in file_names -%}
+            {%- set column_ddl = [] -%}
+            {%- for column in spec['columns'] -%}
+                {%- do column_ddl.append('`' ~ column ~ '` string') -%}
+            {%- endfor -%}
+            {%- set option_sql = [] -%}
+            {%- for key, value in spec['options'].items() -%}
+                {%- do option_sql.append(key ~ " '" ~ value ~ "'") -%}
+            {%- endfor -%}
+            {%- do run_query(
+                'create table ' ~ raw ~ '.' ~ entity ~ '_file ('
+                ~ column_ddl | join(', ') ~ ', `_corrupt_record` string) using csv options ('
+                ~ option_sql | join(', ')
+                ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_corrupt_record'"
+                ~ ", path '" ~ quoted_path ~ '/' ~ spec['file'] ~ "')") -%}
+            {%- set select_list = [] -%}
+            {%- for column in columns -%}
+                {%- set expression = spec.get('select', {}).get(column, '`' ~ column ~ '`') -%}
+                {%- do select_list.append(expression ~ ' as `' ~ column ~ '`') -%}
+            {%- endfor -%}
+            {%- do run_query(
+                'create view ' ~ raw ~ '.' ~ entity ~ ' as select ' ~ select_list | join(', ')
+                ~ ', `_corrupt_record` from ' ~ raw ~ '.' ~ entity ~ '_file') -%}
+        {%- else -%}
+            {#- This layout has no such file: an empty view with the same columns. -#}
+            {%- set select_list = [] -%}
+            {%- for column in columns -%}
+                {%- do select_list.append('cast(null as string) as `' ~ column ~ '`') -%}
+            {%- endfor -%}
+            {%- do run_query(
+                'create view ' ~ raw ~ '.' ~ entity ~ ' as select ' ~ select_list | join(', ')
+                ~ ', cast(null as string) as `_corrupt_record` where false') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('') }}
+{% endmacro %}

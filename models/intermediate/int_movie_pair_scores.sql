@@ -1,0 +1,34 @@
+-- The cosine seed's pair aggregates: co-rater count, the three sums of the cosine formula,
+-- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)).
+with
+
+pairs as (
+
+    select * from {{ ref('int_movie_pairs') }}
+
+),
+
+aggregated as (
+
+    select
+        movie1_id,
+        movie2_id,
+        count(*) as num_pairs,
+        sum(rating1 * rating2) as sum_xy,
+        sum(rating1 * rating1) as sum_xx,
+        sum(rating2 * rating2) as sum_yy
+    from pairs
+    group by movie1_id, movie2_id
+
+),
+
+scored as (
+
+    select
+        *,
+        sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)) as score
+    from aggregated
+
+)
+
+select * from scored

@@ -1,0 +1,69 @@
+-- Every staged rating with the reason it is rejected (null when it is valid).
+with
+
+ratings as (
+
+    select * from {{ ref('stg_movielens__ratings') }}
+
+),
+
+known_movies as (
+
+    select movie_id from {{ ref('int_movies_checked') }}
+    where reject_reason is null
+
+),
+
+row_checked as (
+
+    select
+        *,
+        case
+            when malformed_line is not null then 'malformed line: wrong number of fields'
+            when user_id is null then 'user_id missing or not an integer'
+            when movie_id is null then 'movie_id missing or not an integer'
+            when rating is null then 'rating missing or not a number'
+            when rating < 0.5 or rating > 5 then 'rating outside 0.5..5'
+            when rating * 2 != floor(rating * 2) then 'rating not on the half-star grid'
+        end as row_reject_reason
+    from ratings
+
+),
+
+occurrences_numbered as (
+
+    -- Among the rows that pass the row checks, the latest rating of a (user, movie) wins.
+    select
+        *,
+        row_number() over (
+            partition by user_id, movie_id, row_reject_reason is null
+            order by rated_at desc nulls last, source_values asc
+        ) as occurrence
+    from row_checked
+
+),
+
+checked as (
+
+    select
+        occurrences_numbered.user_id,
+        occurrences_numbered.movie_id,
+        occurrences_numbered.rating,
+        occurrences_numbered.rated_at,
+        occurrences_numbered.source_values,
+        occurrences_numbered.malformed_line,
+        coalesce(
+            occurrences_numbered.row_reject_reason,
+            case
+                when occurrences_numbered.occurrence > 1
+                    then 'duplicate rating of the same (user_id, movie_id); the latest is kept'
+                when known_movies.movie_id is null then 'movie_id not found in movies'
+            end
+        ) as reject_reason
+    from occurrences_numbered
+    left join known_movies
+        on occurrences_numbered.movie_id = known_movies.movie_id
+
+)
+
+select * from checked

@@ -1,0 +1,38 @@
+with
+
+source as (
+
+    select * from {{ movielens_relation('movies') }}
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        try_cast(trim(movieId) as int) as movie_id,
+
+        ---------- text
+        trim(title) as title,
+
+        ---------- numerics
+        try_cast(
+            nullif(regexp_extract(title, '\\((\\d{4})[^)]*\\)\\s*$', 1), '') as int
+        ) as release_year,
+
+        ---------- arrays
+        case
+            when genres is null or trim(genres) in ('', '(no genres listed)')
+                then cast(array() as array<string>)
+            else split(trim(genres), '[|]')
+        end as genres,
+
+        ---------- lineage
+        concat_ws(',', movieId, title, genres) as source_values,
+        {{ movielens_malformed_line() }} as malformed_line
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,59 @@
+"""Shared pytest fixtures: a small local Spark session, the real MovieLens data, dbt runs."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import DbtRun, assert_dbt_ok, movielens_dir, run_dbt
+
+
+@pytest.fixture(scope="session")
+def ml_latest_small() -> Path:
+    return movielens_dir("ml-latest-small", "ratings.csv")
+
+
+@pytest.fixture(scope="session")
+def ml_100k() -> Path:
+    return movielens_dir("ml-100k", "u.data")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local SparkSession for unit tests: 2 cores, 4 shuffle partitions, UI off."""
+    from python_jobs.spark import build_spark_session
+
+    session = build_spark_session(
+        app_name="movielens-tests", master="local[2]", shuffle_partitions=4
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
+    """`dbt build` on the embedded demo seeds: the README's main job."""
+    work = tmp_path_factory.mktemp("demo-build")
+    run = run_dbt(["build"], spark_dir=work / "spark", work_dir=work)
+    assert_dbt_ok(run)
+    yield run
+    shutil.rmtree(work / "spark", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ml_latest_small_build(
+    ml_latest_small: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DbtRun]:
+    """`dbt build` on ml-latest-small, the data of the ALS seed."""
+    work = tmp_path_factory.mktemp("ml-latest-small-build")
+    run = run_dbt(
+        ["build", "--vars", f"{{movielens_path: '{ml_latest_small}'}}"],
+        spark_dir=work / "spark",
+        work_dir=work,
+    )
+    assert_dbt_ok(run)
+    yield run
+    shutil.rmtree(work / "spark", ignore_errors=True)
