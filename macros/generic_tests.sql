@@ -69,3 +69,12 @@
     from {{ model }}
     where not coalesce({{ expression }}, false)
 {% endtest %}
+
+
+{% test row_count_where(model, condition, expected) %}
+    {#- Fails (one row) unless exactly `expected` rows satisfy `condition`. -#}
+    select count(*) as matching_rows
+    from {{ model }}
+    where {{ condition }}
+    having count(*) != {{ expected }}
+{% endtest %}

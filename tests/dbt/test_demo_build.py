@@ -1,0 +1,67 @@
+"""`dbt build` on the embedded demo seeds: the README's main job."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from python_jobs.demo_data import (
+    DEMO_DEFECTS,
+    REASON_DUPLICATE,
+    REASON_NULL_KEY,
+    REASON_OUT_OF_RANGE,
+    REASON_UNKNOWN_MOVIE,
+    REASON_UNPARSEABLE,
+)
+from tests.support import PROJECT_ROOT, DbtRun
+
+# The generator's defect classes and the reject_reason the pipeline gives each.
+EXPECTED_REASON = {
+    REASON_OUT_OF_RANGE: "rating outside 0.5..5",
+    REASON_UNPARSEABLE: "rating missing or not a number",
+    REASON_NULL_KEY: "user_id missing or not an integer",
+    REASON_DUPLICATE: "duplicate rating of the same (user_id, movie_id); the latest is kept",
+    REASON_UNKNOWN_MOVIE: "movie_id not found in movies",
+}
+
+
+def test_every_demo_defect_is_quarantined_with_its_reason(demo_build: DbtRun) -> None:
+    rejected = demo_build.read_table("fct_rejected_rows")
+    expected = []
+    for defect in DEMO_DEFECTS:
+        # Keep-the-latest dedupe: for the duplicate, the earlier original row is rejected.
+        fields = (
+            defect.original
+            if defect.original
+            else (defect.user_id, defect.movie_id, defect.rating, defect.timestamp)
+        )
+        expected.append((",".join(fields), EXPECTED_REASON[defect.reason]))
+    actual = sorted(zip(rejected["source_values"], rejected["reject_reason"], strict=True))
+    assert actual == sorted(expected)
+    assert set(rejected["source_table"]) == {"ratings"}
+
+
+def test_nothing_is_lost_between_the_seed_and_the_validated_ratings(demo_build: DbtRun) -> None:
+    raw = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_ratings.csv", dtype=str)
+    validated = demo_build.read_table("int_ratings_validated")
+    rejected = demo_build.read_table("fct_rejected_rows")
+    assert len(validated) + len(rejected) == len(raw)
+    assert not validated.duplicated(["user_id", "movie_id"]).any()
+    assert validated["rating"].between(0.5, 5).all()
+
+
+def test_demo_build_reports_the_defects_as_a_warning(demo_build: DbtRun) -> None:
+    # warn above 0 rejected rating rows; the share stays under max_reject_share, so no error
+    assert "WARN 6 no_rejected_rating_rows" in demo_build.output
+    assert "PASS rejected_rating_share_at_most_max_reject_share" in demo_build.output
+
+
+def test_dim_movies_counts_ratings_per_movie(demo_build: DbtRun) -> None:
+    movies = demo_build.read_table("dim_movies").set_index("movie_id")
+    validated = demo_build.read_table("int_ratings_validated")
+    counts = validated.groupby("movie_id").size()
+    assert (movies.loc[counts.index, "num_ratings"] == counts).all()
+    assert (movies.drop(counts.index)["num_ratings"] == 0).all()
+    raw_movies = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_movies.csv", dtype=str)
+    assert len(movies) == len(raw_movies)
+    first = raw_movies.iloc[0]
+    assert movies.loc[int(first["movieId"]), "title"] == first["title"]

@@ -1,0 +1,90 @@
+"""Every MovieLens layout reaches the same staged names and types; a wrong path fails clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from python_jobs.demo_data import write_dataset
+from tests.support import DbtRun, assert_dbt_ok, run_dbt
+
+SELECTION = ["--select", "int_ratings_validated", "dim_movies", "+int_ratings_validated"]
+
+
+def build_layout(tmp_path: Path, data_dir: Path) -> DbtRun:
+    run = run_dbt(
+        ["run", *SELECTION, "--vars", f"{{movielens_path: '{data_dir}'}}"],
+        spark_dir=tmp_path / "spark",
+        work_dir=tmp_path,
+    )
+    assert_dbt_ok(run)
+    return run
+
+
+@pytest.mark.slow
+def test_ml_100k_layout(tmp_path: Path, ml_100k: Path) -> None:
+    run = build_layout(tmp_path, ml_100k)
+    assert "MovieLens layout ml-100k" in run.output
+    expected = pd.read_csv(
+        ml_100k / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "ts"]
+    )
+    validated = run.read_table("int_ratings_validated")
+    assert len(validated) == len(expected) == 100_000
+    merged = validated.merge(expected, on=["user_id", "movie_id"], validate="one_to_one")
+    assert (merged["rating_x"] == merged["rating_y"]).all()
+    rated_at_seconds = pd.to_datetime(merged["rated_at"], utc=True).astype("int64") // 10**9
+    assert (rated_at_seconds == merged["ts"]).all()
+    movies = run.read_table("dim_movies").set_index("movie_id")
+    assert len(movies) == 1682
+    # u.item line 1: Toy Story, genre flags Animation, Children's, Comedy
+    assert movies.loc[1, "title"] == "Toy Story (1995)"
+    assert list(movies.loc[1, "genres"]) == ["Animation", "Children's", "Comedy"]
+    assert movies.loc[1, "release_year"] == 1995
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["ml-1m", "ml-10m"])
+def test_dat_layouts(tmp_path: Path, layout: str) -> None:
+    data_dir = tmp_path / layout
+    write_dataset(out_dir=data_dir, layout=layout, n_ratings=3000)
+    separator_rows = [
+        line.split("::") for line in (data_dir / "ratings.dat").read_text().splitlines()
+    ]
+    encoding = "iso-8859-1" if layout == "ml-1m" else "utf-8"
+    movie_rows = [
+        line.split("::")
+        for line in (data_dir / "movies.dat").read_text(encoding=encoding).splitlines()
+    ]
+    run = build_layout(tmp_path, data_dir)
+    assert f"MovieLens layout {layout}" in run.output
+
+    validated = run.read_table("int_ratings_validated")
+    assert len(validated) == len(separator_rows)
+    assert validated["rating"].sum() == pytest.approx(sum(float(r[2]) for r in separator_rows))
+    movies = run.read_table("dim_movies").set_index("movie_id")
+    assert len(movies) == len(movie_rows)
+    for movie_id, title, genres in movie_rows[:50]:
+        assert movies.loc[int(movie_id), "title"] == title  # non-ASCII titles survive
+        assert list(movies.loc[int(movie_id), "genres"]) == (
+            [] if genres == "(no genres listed)" else genres.split("|")
+        )
+
+
+@pytest.mark.slow
+def test_wrong_path_fails_with_one_line_naming_path_and_files(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir"
+    run = run_dbt(
+        ["run", "--select", "stg_movielens__ratings", "--vars", f"{{movielens_path: '{missing}'}}"],
+        spark_dir=tmp_path / "spark",
+        work_dir=tmp_path,
+    )
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if f"movielens_path '{missing}'" in line]
+    assert len(lines) == 1, run.output[-3000:]
+    message = lines[0]
+    for expected in ["ratings.csv + movies.csv", "ratings.dat + movies.dat", "u.data + u.item"]:
+        assert expected in message
+    assert "found: nothing (missing or empty directory)" in message
+    assert "at org.apache" not in run.output  # no Java stack trace
