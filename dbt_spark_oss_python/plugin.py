@@ -46,7 +46,21 @@ def install() -> None:
     SparkAdapter.python_submission_helpers = property(python_submission_helpers)
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
     _expose_connection_method()
+    _quiet_pyspark_error_logging()
     setattr(SparkAdapter, _MARKER, True)
+
+
+def _quiet_pyspark_error_logging() -> None:
+    """Stop pyspark 4 from dumping a JSON record with the Java stack trace on every error.
+
+    pyspark logs each captured SQL/DataFrame exception to the loggers below, whose handler
+    writes the whole JVM stack trace as JSON to the console. dbt already reports the
+    error's message for the failing node; the dump only buries it.
+    """
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
 
 
 def _expose_connection_method() -> None:

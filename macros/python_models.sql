@@ -35,6 +35,36 @@ else:
         "or pandas DataFrame"
     )
 
+{%- if config.get('column_types_enforced', false) %}
+# The model's YAML columns and data_types, enforced as dbt enforces contracts of SQL models
+# (which dbt does not allow on Python models): the same names and types, in YAML order.
+contract_columns = {{ model['columns'].values() | map(attribute='name') | list | tojson }}
+contract_types = {{ model['columns'].values() | map(attribute='data_type') | list | tojson }}
+actual_types = {field.name: field.dataType.simpleString() for field in df.schema.fields}
+expected_types = dict(zip(contract_columns, (str(t).lower() for t in contract_types)))
+if actual_types != expected_types:
+    missing = sorted(set(expected_types) - set(actual_types))
+    extra = sorted(set(actual_types) - set(expected_types))
+    wrong = sorted(
+        f"{name} is {actual_types[name]}, contract says {expected_types[name]}"
+        for name in set(actual_types) & set(expected_types)
+        if actual_types[name] != expected_types[name]
+    )
+    raise ValueError(
+        "contract of {{ model['name'] }} not met: "
+        + "; ".join(
+            part
+            for part in (
+                f"missing columns {missing}" if missing else "",
+                f"columns not in the contract {extra}" if extra else "",
+                "; ".join(wrong),
+            )
+            if part
+        )
+    )
+df = df.select(*contract_columns)
+{%- endif %}
+
 writer = df.write.mode("overwrite").format({{ file_format | tojson }})
 {%- if partition_by %}
 writer = writer.partitionBy(*{{ partition_by | list | tojson }})

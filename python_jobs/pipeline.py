@@ -24,6 +24,11 @@ SPLIT = "split"
 SPLIT_NAMES = ("train", "validation", "test")
 MODEL_PATH = "model_path"
 MODEL_SUBDIR = "ml_models"
+REGISTRY_SCHEMA = (
+    "model_path string, rank int, reg_param double, max_iter int, seed int, "
+    "validation_rmse double, train_rmse double, train_rows bigint, validation_rows bigint, "
+    "test_rows bigint, fit_seconds double, trained_at timestamp"
+)
 
 
 def split_table(
@@ -147,22 +152,22 @@ def fit_best_model(
     path = model_directory(session, name=name)
     model.write().overwrite().save(path)
     counts = {row[SPLIT]: row["count"] for row in splits.groupBy(SPLIT).count().collect()}
-    row = {
-        MODEL_PATH: path,
-        "rank": int(best_row["rank"]),
-        "reg_param": float(best_row["reg_param"]),
-        "max_iter": int(max_iter),
-        "seed": int(seed),
-        "validation_rmse": float(best_row["validation_rmse"]),
-        "train_rmse": float(best_row["train_rmse"]),
-        "train_rows": int(counts.get("train", 0)),
-        "validation_rows": int(counts.get("validation", 0)),
-        "test_rows": int(counts.get("test", 0)),
-        "fit_seconds": float(fit_seconds),
-        "trained_at": datetime.now(timezone.utc).replace(tzinfo=None),
-    }
-    print(f"ALS model rank {row['rank']} regParam {row['reg_param']} saved to {path}")
-    return session.createDataFrame([row])
+    row = (
+        path,
+        int(best_row["rank"]),
+        float(best_row["reg_param"]),
+        int(max_iter),
+        int(seed),
+        float(best_row["validation_rmse"]),
+        float(best_row["train_rmse"]),
+        int(counts.get("train", 0)),
+        int(counts.get("validation", 0)),
+        int(counts.get("test", 0)),
+        float(fit_seconds),
+        datetime.now(timezone.utc).replace(tzinfo=None),
+    )
+    print(f"ALS model rank {row[1]} regParam {row[2]} saved to {path}")
+    return session.createDataFrame([row], schema=REGISTRY_SCHEMA)
 
 
 def load_model(registry: DataFrame) -> ALSModel:

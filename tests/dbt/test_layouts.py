@@ -10,7 +10,7 @@ import pytest
 from python_jobs.demo_data import write_dataset
 from tests.support import DbtRun, assert_dbt_ok, run_dbt
 
-SELECTION = ["--select", "int_ratings_validated", "dim_movies", "+int_ratings_validated"]
+SELECTION = ["--select", "+int_ratings_validated", "+dim_movies"]
 
 
 def build_layout(tmp_path: Path, data_dir: Path) -> DbtRun:
