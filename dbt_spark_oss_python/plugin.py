@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dbt.plugins.manager import dbtPlugin
@@ -47,6 +48,9 @@ def install() -> None:
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
     _expose_connection_method()
     _quiet_pyspark_error_logging()
+    # Spark ML's native BLAS (Debian's OpenBLAS) must not start its own threads inside
+    # Spark's task threads (Spark's MLlib guide); the in-process JVM inherits this.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setattr(SparkAdapter, _MARKER, True)
 
 

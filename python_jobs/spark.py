@@ -47,6 +47,8 @@ def build_spark_session(
     extra_conf
         Any further Spark settings.
     """
+    # Native BLAS (OpenBLAS) must not start its own threads inside Spark's task threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cores = os.environ.get("SPARK_LOCAL_CORES", "*")
     builder = (
         SparkSession.builder.appName(app_name)
