@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyspark.sql import functions as sf  # noqa: E402
 
-from python_jobs.als import evaluate, grid_search, split_ratings  # noqa: E402
+from python_jobs.als import evaluate, grid_search, print_grid_cell, split_ratings  # noqa: E402
 from python_jobs.columns import MOVIE_ID, RATING, USER_ID  # noqa: E402
 from python_jobs.metrics import regression_metrics  # noqa: E402
 from python_jobs.spark import build_spark_session  # noqa: E402
@@ -50,20 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     train, validation, test = split_ratings(ratings)
     print(f"split sizes: {train.count()}, {validation.count()}, {test.count()}", flush=True)
 
-    def show(row: dict) -> None:
-        print(
-            f"rank={row['rank']} reg={row['reg_param']}: validation RMSE "
-            f"{row['validation_rmse']:.6f} train RMSE {row['train_rmse']:.6f} "
-            f"fit {row['fit_seconds']:.2f}s",
-            flush=True,
-        )
-
     result = grid_search(
         train=train,
         validation=validation,
         parallelism=args.parallelism,
         num_blocks=args.num_blocks,
-        progress=show,
+        progress=print_grid_cell,
     )
     test_rmse = regression_metrics(predictions=result.best_model.transform(test)).first()["rmse"]
     print(

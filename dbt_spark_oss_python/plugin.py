@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from dbt.plugins.manager import dbtPlugin
@@ -51,6 +52,9 @@ def install() -> None:
     # Spark ML's native BLAS (Debian's OpenBLAS) must not start its own threads inside
     # Spark's task threads (Spark's MLlib guide); the in-process JVM inherits this.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # Python workers (if Spark starts any) run this environment's interpreter, not whatever
+    # `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     setattr(SparkAdapter, _MARKER, True)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any
 
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
@@ -81,14 +80,6 @@ def grid_search_table(
     cells = len(ranks) * len(reg_params)
     print(f"ALS grid search: {cells} fits (ranks {list(ranks)} x regParams {list(reg_params)})")
 
-    def report(row: dict[str, Any]) -> None:
-        print(
-            f"  rank {row['rank']:>3} regParam {row['reg_param']:<5}: validation RMSE "
-            f"{row['validation_rmse']:.4f}, train RMSE {row['train_rmse']:.4f} "
-            f"({row['fit_seconds']:.1f} s)",
-            flush=True,
-        )
-
     result = als.grid_search(
         train=train,
         validation=validation,
@@ -96,7 +87,7 @@ def grid_search_table(
         reg_params=reg_params,
         max_iter=max_iter,
         seed=seed,
-        progress=report,
+        progress=als.print_grid_cell,
     )
     print(
         f"ALS grid search done in {result.seconds:.1f} s: best rank {result.best_rank}, "

@@ -7,6 +7,7 @@ dbt's ``local`` target builds its own session from ``profiles/profiles.yml``
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def build_spark_session(
     """
     # Native BLAS (OpenBLAS) must not start its own threads inside Spark's task threads.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     cores = os.environ.get("SPARK_LOCAL_CORES", "*")
     builder = (
         SparkSession.builder.appName(app_name)

@@ -32,6 +32,7 @@ from python_jobs.als import (  # noqa: E402
     SEED_REG_PARAMS,
     evaluate,
     grid_search,
+    print_grid_cell,
     recommend_top_n,
     split_ratings,
 )
@@ -93,14 +94,6 @@ def main(argv: list[str] | None = None) -> None:
         str(out / "split_sizes")
     )
 
-    def show(row: dict) -> None:
-        print(
-            f"grid cell rank={row['rank']} reg_param={row['reg_param']}: "
-            f"validation RMSE {row['validation_rmse']:.4f}, train RMSE "
-            f"{row['train_rmse']:.4f}, fit {row['fit_seconds']:.1f}s",
-            flush=True,
-        )
-
     result = grid_search(
         train=train,
         validation=validation,
@@ -110,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         parallelism=args.parallelism,
         num_blocks=args.num_blocks,
-        progress=show,
+        progress=print_grid_cell,
     )
     print(
         f"best: rank={result.best_rank} reg_param={result.best_reg_param} validation RMSE "

@@ -28,7 +28,10 @@ renamed as (
         end as genres,
 
         ---------- lineage
-        concat_ws(',', movieId, title, genres) as source_values,
+        -- coalesce keeps every field's position: concat_ws skips nulls
+        concat_ws(
+            ',', coalesce(movieId, ''), coalesce(title, ''), coalesce(genres, '')
+        ) as source_values,
         {{ movielens_malformed_line() }} as malformed_line
 
     from source

@@ -20,8 +20,13 @@ renamed as (
         timestamp_seconds(try_cast(trim(timestamp) as bigint)) as rated_at,
 
         ---------- lineage
+        -- coalesce keeps every field's position: concat_ws skips nulls
         concat_ws(
-            ',', userId, movieId, rating, timestamp
+            ',',
+            coalesce(userId, ''),
+            coalesce(movieId, ''),
+            coalesce(rating, ''),
+            coalesce(timestamp, '')
         ) as source_values,
         {{ movielens_malformed_line() }} as malformed_line
 
