@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -51,7 +52,10 @@ def test_readme_spark_sql_reads_the_same_warehouse(demo_build: DbtRun) -> None:
     title = movies.iloc[0]["title"]
     command = [part.replace("Toy Story%", title.replace("'", "''")) for part in command]
     spark_dir = demo_build.spark_dir
-    executable = str(Path(sys.executable).with_name("spark-sql"))
+    bin_dir = Path(sys.executable).parent
+    executable = str(bin_dir / "spark-sql")
+    # as in an activated environment: the launcher finds Spark through `python3` on PATH
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     completed = subprocess.run(
         [
             executable,
@@ -65,6 +69,7 @@ def test_readme_spark_sql_reads_the_same_warehouse(demo_build: DbtRun) -> None:
             *command[3:],
         ],
         cwd=PROJECT_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -46,11 +46,10 @@ eligible_ratings as (
 
 first_ratings_by_movie as (
 
-    {% if var('pair_join') == 'broadcast' -%}
-    select /*+ repartition({{ var('pair_partitions') }}, movie_id) */ *
-    {%- else -%}
-    select *
+    select {% if var('pair_join') == 'broadcast' -%}
+        /*+ repartition({{ var('pair_partitions') }}, movie_id) */
     {%- endif %}
+        eligible_ratings.*
     from eligible_ratings
 
 ),
