@@ -29,25 +29,30 @@ def main(ratings_path: str, out_dir: str) -> None:
     )
     if ratings_path.endswith(".csv"):
         ratings = (
-            spark.read.option("header", "true").option("inferSchema", "true")
+            spark.read.option("header", "true")
+            .option("inferSchema", "true")
             .csv(ratings_path)
             .toDF("UserID", "MovieID", "Rating", "Timestamp")
         )
     else:
         ratings = (
-            spark.read.option("delimiter", "::").option("inferSchema", "true")
+            spark.read.option("delimiter", "::")
+            .option("inferSchema", "true")
             .csv(ratings_path)
             .toDF("UserID", "MovieID", "Rating", "Timestamp")
         )
-    movie_pairs = ratings.alias("r1").join(
-        ratings.alias("r2"),
-        (col("r1.UserID") == col("r2.UserID"))
-        & (col("r1.MovieID") < col("r2.MovieID")),
-    ).select(
-        col("r1.MovieID").alias("movie1"),
-        col("r2.MovieID").alias("movie2"),
-        col("r1.Rating").alias("rating1"),
-        col("r2.Rating").alias("rating2"),
+    movie_pairs = (
+        ratings.alias("r1")
+        .join(
+            ratings.alias("r2"),
+            (col("r1.UserID") == col("r2.UserID")) & (col("r1.MovieID") < col("r2.MovieID")),
+        )
+        .select(
+            col("r1.MovieID").alias("movie1"),
+            col("r2.MovieID").alias("movie2"),
+            col("r1.Rating").alias("rating1"),
+            col("r2.Rating").alias("rating2"),
+        )
     )
     pair_scores = movie_pairs.groupBy("movie1", "movie2").agg(
         count("*").alias("numPairs"),
@@ -58,9 +63,9 @@ def main(ratings_path: str, out_dir: str) -> None:
     cosine_similarities = pair_scores.withColumn(
         "score", col("sum_xy") / (sqrt(col("sum_xx")) * sqrt(col("sum_yy")))
     )
-    similarities_filtered = cosine_similarities.filter(
-        col("numPairs") >= 10
-    ).filter(col("score") >= 0.95)
+    similarities_filtered = cosine_similarities.filter(col("numPairs") >= 10).filter(
+        col("score") >= 0.95
+    )
     similarities_filtered.write.mode("overwrite").parquet(out_dir)
     written = spark.read.parquet(out_dir)
     print(f"similarities_filtered rows: {written.count()}")

@@ -165,14 +165,19 @@
     {%- set raw = movielens_raw_schema() -%}
     {%- set layouts = movielens_layouts() -%}
 
+    {#- Registered tables are named by a hash of what they read (path, options, columns), so
+        a repeated build reuses them (`if not exists`) and a changed path gets new ones:
+        fewer metastore round trips on every invocation. -#}
+    {%- set files_table = raw ~ '.movielens_files_' ~ local_md5(path)[:12] -%}
     {%- do run_query('create schema if not exists ' ~ raw) -%}
-    {%- do run_query('drop table if exists ' ~ raw ~ '.movielens_files') -%}
-    {#- A table over a missing location reads as empty, so a wrong path reaches our message. -#}
+    {#- A table over a missing location reads as empty, so a wrong path reaches our message;
+        the listing is read anew at every query. -#}
     {%- do run_query(
-        'create table ' ~ raw ~ ".movielens_files using binaryFile location '" ~ quoted_path ~ "'") -%}
+        'create table if not exists ' ~ files_table
+        ~ " using binaryFile location '" ~ quoted_path ~ "'") -%}
     {%- set listing = run_query(
         "select distinct regexp_extract(path, '[^/]+$', 0) as file_name from "
-        ~ raw ~ '.movielens_files order by file_name') -%}
+        ~ files_table ~ ' order by file_name') -%}
     {%- set file_names = listing.columns[0].values() | list -%}
     {%- set layout_name = movielens_detect_layout(path, file_names) -%}
     {%- set layout = layouts[layout_name] -%}
@@ -180,8 +185,6 @@
 
     {%- for entity, columns in layouts['entity_columns'].items() -%}
         {%- set spec = layout['entities'].get(entity) -%}
-        {%- do run_query('drop view if exists ' ~ raw ~ '.' ~ entity) -%}
-        {%- do run_query('drop table if exists ' ~ raw ~ '.' ~ entity ~ '_file') -%}
         {%- if spec and spec['file'] in file_names -%}
             {%- set column_ddl = [] -%}
             {%- for column in spec['columns'] -%}
@@ -191,20 +194,21 @@
             {%- for key, value in spec['options'].items() -%}
                 {%- do option_sql.append(key ~ " '" ~ value ~ "'") -%}
             {%- endfor -%}
-            {%- do run_query(
-                'create table ' ~ raw ~ '.' ~ entity ~ '_file ('
+            {%- set file_table_ddl = '('
                 ~ column_ddl | join(', ') ~ ', `_corrupt_record` string) using csv options ('
                 ~ option_sql | join(', ')
                 ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_corrupt_record'"
-                ~ ", path '" ~ quoted_path ~ '/' ~ spec['file'] ~ "')") -%}
+                ~ ", path '" ~ quoted_path ~ '/' ~ spec['file'] ~ "')" -%}
+            {%- set file_table = raw ~ '.' ~ entity ~ '_file_' ~ local_md5(file_table_ddl)[:12] -%}
+            {%- do run_query('create table if not exists ' ~ file_table ~ ' ' ~ file_table_ddl) -%}
             {%- set select_list = [] -%}
             {%- for column in columns -%}
                 {%- set expression = spec.get('select', {}).get(column, '`' ~ column ~ '`') -%}
                 {%- do select_list.append(expression ~ ' as `' ~ column ~ '`') -%}
             {%- endfor -%}
             {%- do run_query(
-                'create view ' ~ raw ~ '.' ~ entity ~ ' as select ' ~ select_list | join(', ')
-                ~ ', `_corrupt_record` from ' ~ raw ~ '.' ~ entity ~ '_file') -%}
+                'create or replace view ' ~ raw ~ '.' ~ entity ~ ' as select '
+                ~ select_list | join(', ') ~ ', `_corrupt_record` from ' ~ file_table) -%}
         {%- else -%}
             {#- This layout has no such file: an empty view with the same columns. -#}
             {%- set select_list = [] -%}
@@ -212,8 +216,8 @@
                 {%- do select_list.append('cast(null as string) as `' ~ column ~ '`') -%}
             {%- endfor -%}
             {%- do run_query(
-                'create view ' ~ raw ~ '.' ~ entity ~ ' as select ' ~ select_list | join(', ')
-                ~ ', cast(null as string) as `_corrupt_record` where false') -%}
+                'create or replace view ' ~ raw ~ '.' ~ entity ~ ' as select '
+                ~ select_list | join(', ') ~ ', cast(null as string) as `_corrupt_record` where false') -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return('') }}
