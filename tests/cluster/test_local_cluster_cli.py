@@ -1,0 +1,52 @@
+"""``python -m python_jobs.local_cluster``: errors that need no JVM (fast)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from python_jobs import local_cluster
+
+
+def test_start_refuses_a_port_in_use_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = local_cluster.main(
+            ["--state-dir", str(tmp_path), "start", "--workers", "0", "--thrift-port", str(port)]
+        )
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err == (
+        f"error: port 127.0.0.1:{port} (thrift) is already in use; stop what holds it or "
+        "choose another port (see --help)"
+    )
+    assert not (tmp_path / local_cluster.STATE_FILE).exists()
+
+
+def test_status_and_stop_without_a_cluster(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert local_cluster.main(["--state-dir", str(tmp_path), "status"]) == 1
+    assert local_cluster.main(["--state-dir", str(tmp_path), "stop"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"No cluster recorded in {tmp_path}") == 2
+
+
+def test_env_vars_point_dbt_at_the_cluster(tmp_path: Path) -> None:
+    config = local_cluster.ClusterConfig(state_dir=tmp_path, thrift_port=10123, connect_port=15123)
+    assert local_cluster.env_vars(config) == {
+        "DBT_TARGET": "thrift",
+        "SPARK_THRIFT_HOST": "127.0.0.1",
+        "SPARK_THRIFT_PORT": "10123",
+        "SPARK_CONNECT_URL": "sc://127.0.0.1:15123",
+    }
+    conf = local_cluster.server_conf(config)
+    assert conf["spark.plugins"] == local_cluster.CONNECT_PLUGIN
+    assert conf["spark.cores.max"] == "2"
+    assert conf["spark.sql.warehouse.dir"] == str(tmp_path / "warehouse")

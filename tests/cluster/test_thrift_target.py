@@ -1,0 +1,415 @@
+"""dbt's ``thrift`` target on a real Spark standalone cluster (master + two workers).
+
+One cluster per module (``python_jobs.local_cluster``, free ports, state in a tmp dir),
+always stopped at the end. It boots while the ``local`` reference build
+(``ml_latest_small_build``) runs. Then:
+
+* ``dbt build --target thrift`` on ml-latest-small gives the same tables as the ``local``
+  target: per table the row count and an order-independent checksum of the rows (floats
+  rounded to 9 decimals; wall times and timestamps left out, model paths taken relative to
+  the warehouse). Tables of the ALS models (``ml_*``) may differ in floating point
+  between a 2-executor cluster and ``local[*]``; they are compared with a tolerance instead
+  when their checksums differ, and the test prints which ones;
+* a worker killed (with its executor) while ``int_movie_pair_scores`` aggregates: the run
+  still succeeds with identical output; the worker is restarted afterwards;
+* a stopped server: ``dbt debug`` / ``dbt run`` fail within seconds naming host:port.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from python_jobs import local_cluster
+from python_jobs.local_cluster import Cluster, ClusterConfig
+from tests.support import ARTIFACTS_DIR, DBT, PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
+
+pytestmark = pytest.mark.slow
+
+FLOAT_DECIMALS = 9
+# Columns that legitimately differ between any two builds: wall times, wall-clock stamps,
+# and paths under the warehouse directory (compared relative to it).
+VOLATILE_COLUMNS = frozenset({"fit_seconds", "trained_at"})
+WAREHOUSE_PATH_COLUMNS = frozenset({"model_path"})
+# ALS tables: factors and predictions come out of iterative float math whose summation order
+# depends on how the work is partitioned across executors.
+ALS_PREFIX = "ml_"
+ALS_RTOL = 1e-4
+ALS_ATOL = 1e-6
+PAIR_MODEL = "int_movie_pair_scores"
+FAULT_SCHEMA = "movielens_fault"
+FAULT_TABLES = ("int_ratings_validated", PAIR_MODEL)
+CONNECTION_ERROR_BUDGET_S = 60.0
+DBT_TIMEOUT_S = 1200.0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1 (all held open while choosing)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def movielens_vars(path: Path) -> list[str]:
+    return ["--vars", f"{{movielens_path: '{path}'}}"]
+
+
+def _canonical(value: Any) -> Any:
+    """Hashable, float-rounded form of a cell (nested lists/structs from parquet included)."""
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return "nan"
+        return round(float(value), FLOAT_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if isinstance(value, dict):
+        return tuple(sorted((k, _canonical(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | np.ndarray):
+        return tuple(_canonical(v) for v in value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns sorted by name, floats rounded, nested values as strings, index dropped."""
+    frame = frame[sorted(frame.columns)].reset_index(drop=True).copy()
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_float_dtype(series):
+            frame[column] = series.round(FLOAT_DECIMALS) + 0.0
+        elif series.dtype == object:
+            frame[column] = series.map(lambda v: repr(_canonical(v)))
+    return frame
+
+
+def checksum(frame: pd.DataFrame) -> int:
+    """Order-independent checksum of the rows of ``frame`` (see :func:`normalized`)."""
+    hashes = pd.util.hash_pandas_object(normalized(frame), index=False).to_numpy(np.uint64)
+    return int(hashes.sum(dtype=np.uint64))
+
+
+def sorted_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalized rows sorted by the exact columns first, then by the float ones."""
+    frame = normalized(frame)
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    keys = [c for c in frame.columns if c not in floats] + floats
+    return frame.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def comparable(run: DbtRun, table: str) -> pd.DataFrame:
+    """The table as written, minus volatile columns, warehouse paths made relative."""
+    frame = run.read_table(table)
+    frame = frame.drop(columns=[c for c in frame.columns if c in VOLATILE_COLUMNS])
+    warehouse = str(run.spark_dir / "warehouse")
+    for column in WAREHOUSE_PATH_COLUMNS & set(frame.columns):
+        frame[column] = frame[column].str.replace(
+            rf"^(file:)?{warehouse}", "<warehouse>", regex=True
+        )
+    return frame
+
+
+def assert_close(table: str, ours: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """Same rows up to ALS_RTOL/ALS_ATOL on float columns (rows matched by sorting)."""
+    ours, reference = sorted_rows(ours), sorted_rows(reference)
+    floats = [c for c in reference.columns if pd.api.types.is_float_dtype(reference[c])]
+    others = [c for c in reference.columns if c not in floats]
+    pd.testing.assert_frame_equal(ours[others], reference[others], obj=f"{table} (non-float)")
+    for column in floats:
+        close = np.isclose(ours[column], reference[column], rtol=ALS_RTOL, atol=ALS_ATOL)
+        close |= ours[column].isna() & reference[column].isna()
+        assert close.all(), (
+            f"{table}.{column}: {int((~close).sum())} of {len(close)} values differ beyond "
+            f"rtol={ALS_RTOL}, atol={ALS_ATOL}"
+        )
+
+
+def compare_tables(
+    ours: DbtRun, reference: DbtRun, tables: list[str] | tuple[str, ...]
+) -> dict[str, str]:
+    """Assert every table matches the reference build; return how each one matched."""
+    outcome: dict[str, str] = {}
+    for table in tables:
+        mine, ref = comparable(ours, table), comparable(reference, table)
+        assert sorted(mine.columns) == sorted(ref.columns), f"{table}: columns differ"
+        assert len(mine) == len(ref), f"{table}: {len(mine)} rows vs {len(ref)} in local build"
+        if checksum(mine) == checksum(ref):
+            outcome[table] = f"identical ({len(ref)} rows)"
+            continue
+        if not table.startswith(ALS_PREFIX):
+            diff = sorted_rows(mine).compare(sorted_rows(ref), result_names=("thrift", "local"))
+            raise AssertionError(
+                f"{table}: same {len(ref)} rows count but different content; first "
+                f"differences (sorted rows):\n{diff.head(10)}"
+            )
+        assert_close(table, mine, ref)
+        outcome[table] = f"within rtol={ALS_RTOL} ({len(ref)} rows), not bit-identical"
+    return outcome
+
+
+def warehouse_tables(run: DbtRun) -> list[str]:
+    """Tables (directories) the build wrote into its schema's warehouse directory."""
+    schema_dir = run.spark_dir / "warehouse" / f"{run.schema}.db"
+    return sorted(p.name for p in schema_dir.iterdir() if p.is_dir())
+
+
+def thrift_env(cluster: Cluster) -> dict[str, str]:
+    return {**local_cluster.env_vars(cluster.config), "DBT_USE_COLORS": "false"}
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def launched_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Master + 2 workers + the server submitted (not yet serving).
+
+    Session-scoped only so that pytest sets it up before the session-scoped local build
+    (higher scopes are instantiated first), letting the server boot during that build;
+    :func:`cluster` stops it at the end of this module.
+    """
+    ports = free_ports(5)
+    config = ClusterConfig(
+        state_dir=tmp_path_factory.mktemp("cluster"),
+        master_port=ports[0],
+        master_webui_port=ports[1],
+        thrift_port=ports[2],
+        connect_port=ports[3],
+        ui_port=ports[4],
+        workers=2,
+        worker_cores=1,
+        worker_memory="1g",
+        driver_memory="1500m",
+    )
+    cluster = local_cluster.launch(config)
+    try:
+        yield cluster
+    finally:
+        local_cluster.stop_cluster(cluster)
+
+
+@pytest.fixture(scope="module")
+def cluster(launched_cluster: Cluster, ml_latest_small_build: DbtRun) -> Iterator[Cluster]:
+    """The cluster once it serves Thrift and Connect; stopped (all pids) after the module."""
+    try:
+        local_cluster.wait_until_ready(launched_cluster)
+        yield launched_cluster
+    finally:
+        local_cluster.stop_cluster(launched_cluster)
+        still = [role for role, running in launched_cluster.running().items() if running]
+        assert not still, f"processes left running after stop: {still}"
+
+
+@pytest.fixture(scope="module")
+def thrift_build(
+    cluster: Cluster, ml_latest_small: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DbtRun:
+    work = tmp_path_factory.mktemp("thrift-build")
+    run = run_dbt(
+        ["build", "--target", "thrift", *movielens_vars(ml_latest_small)],
+        spark_dir=cluster.config.state_dir,
+        work_dir=work,
+        env=thrift_env(cluster),
+    )
+    assert_dbt_ok(run)
+    return run
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_status_reports_two_workers_and_both_ports(cluster: Cluster) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "python_jobs.local_cluster",
+            "--state-dir",
+            str(cluster.config.state_dir),
+            "status",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "2/2 workers alive" in completed.stdout
+    assert f"export SPARK_THRIFT_PORT={cluster.config.thrift_port}" in completed.stdout
+    assert f"export SPARK_CONNECT_URL={cluster.config.connect_url}" in completed.stdout
+    # A second start on the same state dir is refused instead of clobbering the pid file.
+    with pytest.raises(local_cluster.ClusterError, match="already running"):
+        local_cluster.launch(cluster.config)
+
+
+def test_thrift_build_equals_local_build(
+    thrift_build: DbtRun, ml_latest_small_build: DbtRun
+) -> None:
+    tables = warehouse_tables(ml_latest_small_build)
+    assert {"fct_similar_movies", "fct_movie_similarities", PAIR_MODEL} <= set(tables)
+    assert warehouse_tables(thrift_build) == tables
+    outcome = compare_tables(thrift_build, ml_latest_small_build, tables)
+    print(f"local {ml_latest_small_build.seconds:.0f}s, thrift {thrift_build.seconds:.0f}s")
+    for table, how in outcome.items():
+        print(f"  {table}: {how}")
+
+
+def _stream_dbt(
+    args: list[str], env: dict[str, str], on_line: Any, work: Path
+) -> tuple[int, str, float]:
+    """Run dbt like ``tests.support.run_dbt`` but hand every output line to ``on_line``."""
+    command = [DBT, *args, "--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            on_line(line)
+        returncode = proc.wait(timeout=DBT_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(lines)
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    (ARTIFACTS_DIR / f"dbt-{work.name}.log").write_text(output)
+    return returncode, output, time.monotonic() - started
+
+
+def _active_stages(cluster: Cluster) -> list[dict[str, Any]]:
+    stages = local_cluster.app_api(cluster.config, "stages?status=active") or []
+    return [s for s in stages if s.get("numActiveTasks", 0) > 0]
+
+
+def test_killed_worker_during_pair_aggregation(
+    cluster: Cluster,
+    ml_latest_small: Path,
+    ml_latest_small_build: DbtRun,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SIGKILL worker-2 and its executor while the pair aggregation runs; same output."""
+    work = tmp_path_factory.mktemp("thrift-fault")
+    started = threading.Event()
+    finished: list[float] = []
+    killed: dict[str, Any] = {}
+
+    def on_line(line: str) -> None:
+        if f"START sql table model {FAULT_SCHEMA}.{PAIR_MODEL}" in line:
+            started.set()
+        elif f"created sql table model {FAULT_SCHEMA}.{PAIR_MODEL}" in line:
+            finished.append(time.monotonic())
+
+    def saboteur() -> None:
+        if not started.wait(timeout=DBT_TIMEOUT_S):
+            return
+        killed["stages"] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not finished:
+            stages = _active_stages(cluster)
+            if stages:
+                killed["stages"] = [f"{s['stageId']}: {s.get('name', '')[:60]}" for s in stages]
+                break
+            time.sleep(0.2)
+        if finished:
+            return
+        killed["pids"] = local_cluster.kill_worker(cluster, 2)
+        killed["at"] = time.monotonic()
+
+    thread = threading.Thread(target=saboteur, daemon=True)
+    thread.start()
+    env = {
+        **thrift_env(cluster),
+        "DBT_SCHEMA": FAULT_SCHEMA,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    args = ["run", "--target", "thrift", "--select", f"+{PAIR_MODEL}"]
+    returncode, output, seconds = _stream_dbt(
+        [*args, *movielens_vars(ml_latest_small)], env, on_line, work
+    )
+    thread.join(timeout=90)
+    try:
+        tail = "\n".join(output.splitlines()[-40:])
+        assert "at" in killed, f"worker was not killed during {PAIR_MODEL}: {killed}\n{tail}"
+        assert finished and finished[0] > killed["at"], f"{PAIR_MODEL} finished before the kill"
+        assert returncode == 0, f"dbt run failed after the worker was killed:\n{tail}"
+        executors = local_cluster.app_api(cluster.config, "allexecutors") or []
+        lost = [e for e in executors if e["id"] != "driver" and not e.get("isActive", True)]
+        assert lost, f"the application lost no executor: {executors}"
+        run = DbtRun(
+            tuple(args), returncode, output, seconds, cluster.config.state_dir, FAULT_SCHEMA
+        )
+        outcome = compare_tables(run, ml_latest_small_build, FAULT_TABLES)
+        print(f"killed pids {killed['pids']} during stages {killed['stages']}; {outcome}")
+    finally:
+        # Later tests (and users of the fixture) expect two workers again.
+        local_cluster.start_worker(cluster, 2)
+        local_cluster.wait_for_workers(cluster, timeout=120)
+    assert local_cluster.alive_workers(cluster.config) == 2
+
+
+def test_stopped_server_fails_fast_naming_host_and_port(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Runs last: stops the server and expects quick, clear connection errors."""
+    config = cluster.config
+    local_cluster.stop_server(cluster)
+    assert not local_cluster.port_open(config.host, config.thrift_port)
+    address = f"('{config.host}', {config.thrift_port})"
+    env = {**os.environ, **thrift_env(cluster), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+    started = time.monotonic()
+    debug = subprocess.run(
+        [DBT, "debug", "--target", "thrift"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CONNECTION_ERROR_BUDGET_S * 2,
+        check=False,
+    )
+    debug_s = time.monotonic() - started
+    assert debug.returncode != 0
+    assert debug_s < CONNECTION_ERROR_BUDGET_S, f"dbt debug took {debug_s:.0f}s to fail"
+    assert f"Could not connect to any of [{address}]" in debug.stdout, debug.stdout[-2000:]
+
+    run = run_dbt(
+        ["run", "--target", "thrift", "--select", "dim_movies"],
+        spark_dir=config.state_dir,
+        work_dir=tmp_path_factory.mktemp("thrift-closed"),
+        env=thrift_env(cluster),
+        timeout=CONNECTION_ERROR_BUDGET_S * 2,
+    )
+    assert run.returncode != 0
+    assert run.seconds < CONNECTION_ERROR_BUDGET_S, f"dbt run took {run.seconds:.0f}s to fail"
+    assert f"Could not connect to any of [{address}]" in run.output, run.output[-2000:]
+    print(f"dbt debug failed in {debug_s:.1f}s, dbt run in {run.seconds:.1f}s")
+
+    healthy, lines = local_cluster.status_lines(config.state_dir)
+    assert not healthy
+    assert any("server" in line and "stopped" in line for line in lines), lines
