@@ -184,6 +184,19 @@ def fit_als(
     return als.fit(train)
 
 
+def _activate_in_this_thread(session: Any) -> None:
+    """Make ``session`` the active one in a worker thread, where Spark Connect needs it.
+
+    Over Spark Connect the active session is thread-local and ``pyspark.ml`` looks it up
+    (``pyspark/ml/util.py`` ``try_remote_call``), so a fit submitted from a pool thread
+    fails with a bare AssertionError unless the thread has one. Classic sessions keep the
+    active session in the JVM and need nothing.
+    """
+    activate = getattr(type(session), "_set_default_and_active_session", None)
+    if type(session).__module__.startswith("pyspark.sql.connect") and activate is not None:
+        activate(session)
+
+
 def print_grid_cell(row: dict[str, Any]) -> None:
     """Print one finished grid cell; pass as ``grid_search(progress=print_grid_cell)``."""
     print(
@@ -288,8 +301,10 @@ def grid_search(
         .cache()
     )
     lock = threading.Lock()
+    session = train.sparkSession
 
     def run_cell(cell: tuple[int, float]) -> tuple[dict[str, Any], ALSModel]:
+        _activate_in_this_thread(session)
         rank, reg_param = cell
         fit_started = time.perf_counter()
         model = fit_als(
