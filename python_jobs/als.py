@@ -562,13 +562,7 @@ def evaluate(
         tables.append(
             errors.crossJoin(ranking).select(
                 sf.lit(name).alias("recommender"),
-                "rmse",
-                "mae",
-                "precision_at_k",
-                "recall_at_k",
-                "ndcg_at_k",
-                "map_at_k",
-                "catalog_coverage",
+                *EVALUATION_COLUMNS[1:-2],  # rmse .. catalog_coverage
                 sf.lit(top_n).alias("k"),
                 "n_users_evaluated",
             )
