@@ -130,7 +130,7 @@ def fit_best_model(
             f"the grid search table must have exactly one is_best row, got {len(best)}"
         )
     best_row = best[0]
-    train, validation, test = splits_from_table(splits)
+    train, _, _ = splits_from_table(splits)
     started = time.monotonic()
     model = als.fit_als(
         train=train,
