@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: setup system-deps build test lint constraints clean
+JVM_ARCHIVE := .spark/jvm/spark-classes.jsa
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
-setup: $(STAMP) system-deps
+setup: $(STAMP) system-deps $(JVM_ARCHIVE)
+
+# The Spark driver's class-data-sharing archive (python_jobs/jvm_archive.py): follows the
+# installed jars, so it is rebuilt whenever the virtualenv is.
+$(JVM_ARCHIVE): $(STAMP) | system-deps
+	$(BIN)/python -m python_jobs.jvm_archive --archive $(JVM_ARCHIVE)
 
 system-deps:
 	@bash scripts/install-system-deps.sh

@@ -175,13 +175,25 @@
     {%- do run_query(
         'create table if not exists ' ~ files_table
         ~ " using binaryFile location '" ~ quoted_path ~ "'") -%}
+    {#- Only the path column: the files are listed, not read, and no shuffle runs. -#}
     {%- set listing = run_query(
-        "select distinct regexp_extract(path, '[^/]+$', 0) as file_name from "
-        ~ files_table ~ ' order by file_name') -%}
-    {%- set file_names = listing.columns[0].values() | list -%}
+        "select regexp_extract(path, '[^/]+$', 0) as file_name from " ~ files_table) -%}
+    {%- set file_names = listing.columns[0].values() | unique | sort | list -%}
     {%- set layout_name = movielens_detect_layout(path, file_names) -%}
     {%- set layout = layouts[layout_name] -%}
     {{ log('MovieLens layout ' ~ layout_name ~ ' at ' ~ path ~ ': ' ~ layout['description'], info=true) }}
+
+    {#- Each source view carries the hash of its definition in its comment; a view whose
+        definition is unchanged is left alone (one metastore listing instead of a
+        `create or replace view` per entity on every invocation). -#}
+    {%- set existing = run_query(
+        'show table extended in ' ~ raw ~ " like '"
+        ~ layouts['entity_columns'].keys() | join('|') ~ "'") -%}
+    {%- set existing_info = [] -%}
+    {%- for row in existing.rows -%}
+        {%- do existing_info.append(row['information']) -%}
+    {%- endfor -%}
+    {%- set existing_info = existing_info | join('\n') -%}
 
     {%- for entity, columns in layouts['entity_columns'].items() -%}
         {%- set spec = layout['entities'].get(entity) -%}
@@ -206,18 +218,24 @@
                 {%- set expression = spec.get('select', {}).get(column, '`' ~ column ~ '`') -%}
                 {%- do select_list.append(expression ~ ' as `' ~ column ~ '`') -%}
             {%- endfor -%}
-            {%- do run_query(
-                'create or replace view ' ~ raw ~ '.' ~ entity ~ ' as select '
-                ~ select_list | join(', ') ~ ', `_corrupt_record` from ' ~ file_table) -%}
+            {%- set view_sql = 'select ' ~ select_list | join(', ')
+                ~ ', `_corrupt_record` from ' ~ file_table -%}
+            {%- set view_comment = 'MovieLens ' ~ entity ~ ' from ' ~ quoted_path ~ '/' ~ spec['file'] -%}
         {%- else -%}
             {#- This layout has no such file: an empty view with the same columns. -#}
             {%- set select_list = [] -%}
             {%- for column in columns -%}
                 {%- do select_list.append('cast(null as string) as `' ~ column ~ '`') -%}
             {%- endfor -%}
+            {%- set view_sql = 'select ' ~ select_list | join(', ')
+                ~ ', cast(null as string) as `_corrupt_record` where false' -%}
+            {%- set view_comment = 'MovieLens ' ~ entity ~ ': none in the ' ~ layout_name ~ ' layout' -%}
+        {%- endif -%}
+        {%- set definition = 'definition ' ~ local_md5(entity ~ ' ' ~ view_sql)[:12] -%}
+        {%- if (definition ~ ')') not in existing_info -%}
             {%- do run_query(
-                'create or replace view ' ~ raw ~ '.' ~ entity ~ ' as select '
-                ~ select_list | join(', ') ~ ', cast(null as string) as `_corrupt_record` where false') -%}
+                'create or replace view ' ~ raw ~ '.' ~ entity
+                ~ " comment '" ~ view_comment ~ ' (' ~ definition ~ ")' as " ~ view_sql) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return('') }}

@@ -88,3 +88,59 @@ def test_wrong_path_fails_with_one_line_naming_path_and_files(tmp_path: Path) ->
         assert expected in message
     assert "found: nothing (missing or empty directory)" in message
     assert "at org.apache" not in run.output  # no Java stack trace
+
+
+def source_view_ddl(work_dir: Path) -> list[str]:
+    """The `create or replace view <raw schema>.<entity>` statements of the last dbt.log run."""
+    log = (work_dir / "logs" / "dbt.log").read_text()
+    last_run = log.rsplit("Running with dbt=", 1)[-1]
+    return [
+        line.strip()
+        for line in last_run.splitlines()
+        if line.strip().startswith("create or replace view movielens_raw.")
+    ]
+
+
+@pytest.mark.slow
+def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
+    """The hook replaces a source view only when what it reads changes, and then always."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_dataset(out_dir=first, layout="ml-latest", n_ratings=2000)
+    write_dataset(out_dir=second, layout="ml-1m", n_ratings=3000)
+    spark_dir = tmp_path / "spark"
+
+    def run_on(data_dir: Path) -> DbtRun:
+        run = run_dbt(
+            [
+                "run",
+                "--select",
+                "+int_ratings_validated",
+                "--vars",
+                f"{{movielens_path: '{data_dir}'}}",
+            ],
+            spark_dir=spark_dir,
+            work_dir=tmp_path,
+        )
+        assert_dbt_ok(run)
+        return run
+
+    def expected_ratings(data_dir: Path, name: str, sep: str) -> int:
+        frame = pd.read_csv(
+            data_dir / name, sep=sep, engine="python", header=0 if sep == "," else None,
+            encoding="iso-8859-1",
+        )  # fmt: skip
+        return len(frame.iloc[:, :2].drop_duplicates())
+
+    run_on(first)
+    assert len(source_view_ddl(tmp_path)) == 4  # ratings, movies, tags, links: all new
+    run = run_on(first)
+    assert source_view_ddl(tmp_path) == []  # same files: nothing to redo
+    assert len(run.read_table("int_ratings_validated")) == expected_ratings(
+        first, "ratings.csv", ","
+    )
+
+    run = run_on(second)  # another path and layout: every view is replaced
+    assert len(source_view_ddl(tmp_path)) == 4
+    assert len(run.read_table("int_ratings_validated")) == expected_ratings(
+        second, "ratings.dat", "::"
+    )

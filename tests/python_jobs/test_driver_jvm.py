@@ -1,0 +1,72 @@
+"""How the Spark driver JVM starts: the class-data archive is used, and both drivers agree.
+
+The ``local`` dbt profile and :func:`python_jobs.spark.build_spark_session` start their
+driver JVMs with the same options; the class-data-sharing archive written by
+``python -m python_jobs.jvm_archive`` (``make setup``) must actually be mapped, or every
+dbt invocation silently loses its head start.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from python_jobs import jvm_archive
+from python_jobs.spark import DEFAULT_DRIVER_JAVA_OPTIONS
+from tests.support import PROJECT_ROOT
+
+PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
+
+
+def local_driver_java_options() -> str:
+    profile = yaml.safe_load(PROFILE.read_text())
+    local = profile["movielens"]["outputs"]["local"]
+    return local["server_side_parameters"]["spark.driver.extraJavaOptions"]
+
+
+def test_profile_and_python_jobs_start_the_driver_alike() -> None:
+    options = local_driver_java_options()
+    defaults = dict(re.findall(r"env_var\('(\w+)', '([^']*)'\)", options))
+    assert defaults["SPARK_DRIVER_JAVA_OPTIONS"] == DEFAULT_DRIVER_JAVA_OPTIONS
+    # The profile's archive path is relative to the project root, where dbt runs.
+    assert PROJECT_ROOT / defaults["MOVIELENS_JVM_ARCHIVE"] == (
+        PROJECT_ROOT / ".spark" / "jvm" / "spark-classes.jsa"
+    )
+    assert jvm_archive.QUIET_CDS_LOGGING in options
+    assert jvm_archive.QUIET_CDS_LOGGING in jvm_archive.java_options()
+
+
+def test_driver_maps_its_classes_from_the_archive(tmp_path: Path) -> None:
+    archive = jvm_archive.ARCHIVE_PATH
+    if not archive.is_file():
+        pytest.skip(f"no class-data archive at {archive}: `make setup` writes it")
+    class_log = tmp_path / "classes.log"
+    # -Xshare:on turns "archive unusable" (stale jars, another JDK) into a failed start.
+    script = (
+        "from python_jobs.spark import build_spark_session\n"
+        f"spark = build_spark_session(java_options='-Xshare:on "
+        f"-Xlog:class+load=info:file={class_log}')\n"
+        "print('rows', spark.range(3).count())\n"
+        "spark.stop()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0 and "rows 3" in completed.stdout, (
+        f"the driver did not start with -Xshare:on and {archive}:\n{completed.stderr[-3000:]}"
+    )
+    sources = class_log.read_text().splitlines()
+    from_archive = [line for line in sources if "source: shared objects file (top)" in line]
+    spark_from_archive = [line for line in from_archive if " org.apache.spark." in line]
+    print(f"{len(from_archive)} of {len(sources)} classes loaded from {archive.name}")
+    assert len(spark_from_archive) > 1000, "Spark's own classes did not come from the archive"
