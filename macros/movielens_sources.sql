@@ -166,15 +166,19 @@
     {%- set layouts = movielens_layouts() -%}
 
     {#- Registered tables are named by a hash of what they read (path, options, columns), so
-        a repeated build reuses them (`if not exists`) and a changed path gets new ones:
-        fewer metastore round trips on every invocation. -#}
-    {%- set files_table = raw ~ '.movielens_files_' ~ local_md5(path)[:12] -%}
+        a repeated build finds them (one `show tables`) and creates nothing, and a changed
+        path gets new ones: few metastore round trips on every invocation. -#}
     {%- do run_query('create schema if not exists ' ~ raw) -%}
+    {%- set registered = run_query('show tables in ' ~ raw).columns['tableName'].values() | list -%}
+    {%- set files_table = 'movielens_files_' ~ local_md5(path)[:12] -%}
     {#- A table over a missing location reads as empty, so a wrong path reaches our message;
         the listing is read anew at every query. -#}
-    {%- do run_query(
-        'create table if not exists ' ~ files_table
-        ~ " using binaryFile location '" ~ quoted_path ~ "'") -%}
+    {%- if files_table not in registered -%}
+        {%- do run_query(
+            'create table if not exists ' ~ raw ~ '.' ~ files_table
+            ~ " using binaryFile location '" ~ quoted_path ~ "'") -%}
+    {%- endif -%}
+    {%- set files_table = raw ~ '.' ~ files_table -%}
     {#- Only the path column: the files are listed, not read, and no shuffle runs. -#}
     {%- set listing = run_query(
         "select regexp_extract(path, '[^/]+$', 0) as file_name from " ~ files_table) -%}
@@ -211,8 +215,12 @@
                 ~ option_sql | join(', ')
                 ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_corrupt_record'"
                 ~ ", path '" ~ quoted_path ~ '/' ~ spec['file'] ~ "')" -%}
-            {%- set file_table = raw ~ '.' ~ entity ~ '_file_' ~ local_md5(file_table_ddl)[:12] -%}
-            {%- do run_query('create table if not exists ' ~ file_table ~ ' ' ~ file_table_ddl) -%}
+            {%- set file_table = entity ~ '_file_' ~ local_md5(file_table_ddl)[:12] -%}
+            {%- if file_table not in registered -%}
+                {%- do run_query(
+                    'create table if not exists ' ~ raw ~ '.' ~ file_table ~ ' ' ~ file_table_ddl) -%}
+            {%- endif -%}
+            {%- set file_table = raw ~ '.' ~ file_table -%}
             {%- set select_list = [] -%}
             {%- for column in columns -%}
                 {%- set expression = spec.get('select', {}).get(column, '`' ~ column ~ '`') -%}

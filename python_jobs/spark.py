@@ -19,7 +19,7 @@ LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "profiles" / "log4j2.pro
 # The `local` profile's default for SPARK_DRIVER_JAVA_OPTIONS (see profiles/profiles.yml):
 # the JIT's quick tier only, which suits short jobs on small data, and a thread stack deep
 # enough for ALS's task lineage under it.
-DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -Xss16m"
+DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m"
 
 
 def build_spark_session(
