@@ -190,14 +190,10 @@
     {#- Each source view carries the hash of its definition in its comment; a view whose
         definition is unchanged is left alone (one metastore listing instead of a
         `create or replace view` per entity on every invocation). -#}
-    {%- set existing = run_query(
+    {%- set existing_info = run_query(
         'show table extended in ' ~ raw ~ " like '"
-        ~ layouts['entity_columns'].keys() | join('|') ~ "'") -%}
-    {%- set existing_info = [] -%}
-    {%- for row in existing.rows -%}
-        {%- do existing_info.append(row['information']) -%}
-    {%- endfor -%}
-    {%- set existing_info = existing_info | join('\n') -%}
+        ~ layouts['entity_columns'].keys() | join('|') ~ "'").columns['information'].values()
+        | join('\n') -%}
 
     {%- for entity, columns in layouts['entity_columns'].items() -%}
         {%- set spec = layout['entities'].get(entity) -%}
