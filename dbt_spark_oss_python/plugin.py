@@ -87,8 +87,44 @@ def _expose_connection_method() -> None:
     SparkCredentials._connection_keys = _connection_keys
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def bind_local_driver_to_loopback(credentials: Any) -> bool:
+    """Let a ``method: session`` target with a ``local`` master bind its driver to 127.0.0.1.
+
+    Without ``SPARK_LOCAL_IP``, Spark looks the host name up and, where it resolves to a
+    loopback address (as Debian's default ``/etc/hosts`` makes it), binds the driver to the
+    first other interface and warns about it on every dbt command. A local-mode driver has
+    no executors elsewhere that must reach it, so loopback is both quiet and the right
+    address: its ports stay off the network. A ``SPARK_LOCAL_IP`` set by the user wins;
+    remote masters and non-session targets are left alone. Returns whether it applies.
+    """
+    if str(getattr(credentials, "method", "")) != SESSION:
+        return False
+    params = getattr(credentials, "server_side_parameters", None) or {}
+    if not str(params.get("spark.master", "local[*]")).startswith("local"):
+        return False
+    os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)
+    return True
+
+
+def _current_credentials() -> Any:
+    """The credentials of the dbt command being run (dbt-core's click context), or None."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    profile = (getattr(ctx, "obj", None) or {}).get("profile")
+    return getattr(profile, "credentials", None)
+
+
 class SparkOssPythonPlugin(dbtPlugin):
     """Loaded by dbt-core from the ``plugins`` list of this package on every command."""
 
     def initialize(self) -> None:
         install()
+        # dbt-core sets plugins up after loading the profile, before the first statement
+        # starts a session target's JVM.
+        credentials = _current_credentials()
+        if credentials is not None:
+            bind_local_driver_to_loopback(credentials)

@@ -65,9 +65,14 @@ def build_spark_session(
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     cores = os.environ.get("SPARK_LOCAL_CORES", "*")
+    master = master or f"local[{cores}]"
+    if master.startswith("local"):
+        # A local-mode driver serves nobody else: bind it to loopback (quiet where the host
+        # name resolves to a loopback address; see dbt_spark_oss_python.plugin).
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.appName(app_name)
-        .master(master or f"local[{cores}]")
+        .master(master)
         .config(
             "spark.sql.shuffle.partitions",
             str(shuffle_partitions or os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8")),

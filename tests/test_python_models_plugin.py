@@ -277,6 +277,35 @@ def test_session_method_refused_on_non_session_target() -> None:
         SessionPythonJobHelper({"name": "m", "config": {}}, thrift_credentials())
 
 
+@pytest.mark.parametrize(
+    ("method", "params", "preset", "applies", "expected"),
+    [
+        ("session", {"spark.master": "local[2]"}, None, True, "127.0.0.1"),
+        ("session", {}, None, True, "127.0.0.1"),  # pyspark's default master is local[*]
+        ("session", {"spark.master": "local[*]"}, "10.0.0.7", True, "10.0.0.7"),  # user's wins
+        ("session", {"spark.master": "spark://emr-primary:7077"}, None, False, None),
+        ("thrift", {"spark.master": "local[2]"}, None, False, None),
+    ],
+)
+def test_local_session_driver_binds_to_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    params: dict[str, str],
+    preset: str | None,
+    applies: bool,
+    expected: str | None,
+) -> None:
+    from dbt_spark_oss_python.plugin import bind_local_driver_to_loopback
+
+    if preset is None:
+        monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
+    else:
+        monkeypatch.setenv("SPARK_LOCAL_IP", preset)
+    credentials = SimpleNamespace(method=method, server_side_parameters=params)
+    assert bind_local_driver_to_loopback(credentials) is applies
+    assert os.environ.get("SPARK_LOCAL_IP") == expected
+
+
 def test_spark_connect_url_must_be_sc() -> None:
     with pytest.raises(DbtRuntimeError, match="must start with sc://"):
         SparkConnectPythonJobHelper(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from python_jobs.demo_data import (
@@ -53,6 +55,15 @@ def test_demo_build_reports_the_defects_as_a_warning(demo_build: DbtRun) -> None
     # warn above 0 rejected rating rows; the share stays under max_reject_share, so no error
     assert "WARN 6 no_rejected_rating_rows" in demo_build.output
     assert "PASS rejected_rating_share_at_most_max_reject_share" in demo_build.output
+
+
+def test_demo_build_console_shows_no_spark_log_warnings(demo_build: DbtRun) -> None:
+    # profiles/log4j2.properties prints Spark's warnings as "HH:MM:SS WARN Logger: ...". A
+    # clean build prints none: e.g. the driver of the local target binds to loopback, so
+    # Spark does not warn that the host name resolves to a loopback address.
+    # (unanchored: a warning can follow a stage progress bar on the same line)
+    spark_log_lines = re.findall(r"\d\d:\d\d:\d\d (?:WARN|ERROR) [\w.$]+: .*", demo_build.output)
+    assert spark_log_lines == []
 
 
 def test_dim_movies_counts_ratings_per_movie(demo_build: DbtRun) -> None:
