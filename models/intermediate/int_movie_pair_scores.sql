@@ -1,4 +1,3 @@
-{{ config(materialized="view") }}
 -- The cosine seed's pair aggregates: co-rater count, the three sums of the cosine formula,
 -- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)).
 --
