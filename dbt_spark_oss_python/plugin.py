@@ -48,6 +48,7 @@ def install() -> None:
     SparkAdapter.python_submission_helpers = property(python_submission_helpers)
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
     _expose_connection_method()
+    _bind_local_drivers_when_opening()
     _quiet_pyspark_error_logging()
     # Spark ML's native BLAS (Debian's OpenBLAS) must not start its own threads inside
     # Spark's task threads (Spark's MLlib guide); the in-process JVM inherits this.
@@ -109,13 +110,21 @@ def bind_local_driver_to_loopback(credentials: Any) -> bool:
     return True
 
 
-def _current_credentials() -> Any:
-    """The credentials of the dbt command being run (dbt-core's click context), or None."""
-    import click
+def _bind_local_drivers_when_opening() -> None:
+    """Apply :func:`bind_local_driver_to_loopback` whenever dbt-spark opens a connection.
 
-    ctx = click.get_current_context(silent=True)
-    profile = (getattr(ctx, "obj", None) or {}).get("profile")
-    return getattr(profile, "credentials", None)
+    dbt-spark starts a session target's JVM at the first statement on a connection, so its
+    ``open`` is where the driver's environment must be right, whatever ran dbt.
+    """
+    from dbt.adapters.spark.connections import SparkConnectionManager
+
+    original_open = SparkConnectionManager.open.__func__
+
+    def open_(cls: Any, connection: Any) -> Any:
+        bind_local_driver_to_loopback(connection.credentials)
+        return original_open(cls, connection)
+
+    SparkConnectionManager.open = classmethod(open_)
 
 
 class SparkOssPythonPlugin(dbtPlugin):
@@ -123,8 +132,3 @@ class SparkOssPythonPlugin(dbtPlugin):
 
     def initialize(self) -> None:
         install()
-        # dbt-core sets plugins up after loading the profile, before the first statement
-        # starts a session target's JVM.
-        credentials = _current_credentials()
-        if credentials is not None:
-            bind_local_driver_to_loopback(credentials)
