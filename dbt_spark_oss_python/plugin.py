@@ -49,6 +49,7 @@ def install() -> None:
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
     _expose_connection_method()
     _bind_local_drivers_when_opening()
+    _count_rows_for_catalog()
     _quiet_pyspark_error_logging()
     # Spark ML's native BLAS (Debian's OpenBLAS) must not start its own threads inside
     # Spark's task threads (Spark's MLlib guide); the in-process JVM inherits this.
@@ -125,6 +126,56 @@ def _bind_local_drivers_when_opening() -> None:
         return original_open(cls, connection)
 
     SparkConnectionManager.open = classmethod(open_)
+
+
+ROWS_COUNTED = "Rows counted by dbt docs generate (the metastore keeps no row count)."
+
+
+def catalog_rows_unknown(columns: list[dict[str, Any]]) -> bool:
+    """Whether a table's catalog entries carry the metastore's placeholder row count of 0.
+
+    Spark reports ``Statistics: <n> bytes, 0 rows`` for every table it writes with CREATE
+    TABLE AS SELECT or ``saveAsTable``: its Hive metastore records ``numRows=0`` until an
+    ``ANALYZE TABLE`` runs (Spark ignores that 0 when planning, SPARK-22626). A 0 next to a
+    non-zero size is that placeholder, not a count.
+    """
+    if not columns:
+        return False
+    stats = columns[0]
+    return stats.get("stats:rows:value") == 0 and (stats.get("stats:bytes:value") or 0) > 0
+
+
+def _count_rows_for_catalog() -> None:
+    """Put each table's real row count in ``catalog.json`` instead of the placeholder 0.
+
+    dbt-spark copies Spark's statistics into the catalog, so the docs site showed "rows 0"
+    for every table. Where the count is the placeholder (:func:`catalog_rows_unknown`),
+    ``dbt docs generate`` counts the rows (parquet answers ``count(*)`` from file footers);
+    if the count fails, the rows statistic is left out rather than shown as 0.
+    """
+    from dbt.adapters.events.logging import AdapterLogger
+    from dbt.adapters.spark.impl import SparkAdapter
+    from dbt_common.exceptions import DbtRuntimeError
+
+    logger = AdapterLogger("Spark")
+    original = SparkAdapter._get_columns_for_catalog
+
+    def _get_columns_for_catalog(self: Any, relation: Any) -> Any:
+        columns = list(original(self, relation))
+        if relation.is_table and catalog_rows_unknown(columns):
+            counted: dict[str, Any]
+            try:
+                _, table = self.execute(f"select count(*) from {relation}", fetch=True)
+                counted = {"stats:rows:value": int(table[0][0])}
+                counted["stats:rows:description"] = ROWS_COUNTED
+            except DbtRuntimeError as error:
+                logger.debug(f"Could not count the rows of {relation}: {error}")
+                counted = {"stats:rows:include": False}
+            for column in columns:
+                column.update(counted)
+        yield from columns
+
+    SparkAdapter._get_columns_for_catalog = _get_columns_for_catalog
 
 
 class SparkOssPythonPlugin(dbtPlugin):

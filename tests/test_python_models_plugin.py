@@ -306,6 +306,69 @@ def test_local_session_driver_binds_to_loopback(
     assert os.environ.get("SPARK_LOCAL_IP") == expected
 
 
+CATALOG_INFORMATION = """Database: movielens
+Table: t
+Owner: root
+Type: {kind}
+Provider: parquet
+{statistics}Schema: root
+ |-- movie_id: integer (nullable = true)
+ |-- score: double (nullable = true)
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "statistics", "count", "expected_rows", "counted"),
+    [
+        # The metastore's placeholder after CREATE TABLE AS SELECT: counted.
+        ("MANAGED", "Statistics: 5120 bytes, 0 rows\n", 42, 42, True),
+        # The count fails: no rows statistic rather than a false 0.
+        ("MANAGED", "Statistics: 5120 bytes, 0 rows\n", DbtRuntimeError("gone"), None, True),
+        # After ANALYZE TABLE the metastore's count is real: kept, nothing run.
+        ("MANAGED", "Statistics: 5120 bytes, 7 rows\n", 99, 7, False),
+        # Views have no statistics: nothing run.
+        ("VIEW", "", 99, None, False),
+    ],
+)
+def test_catalog_counts_rows_the_metastore_left_at_zero(
+    kind: str,
+    statistics: str,
+    count: int | Exception,
+    expected_rows: int | None,
+    counted: bool,
+) -> None:
+    from dbt.adapters.base.relation import RelationType
+    from dbt.adapters.spark.impl import SparkAdapter
+    from dbt.adapters.spark.relation import SparkRelation
+
+    dbt_spark_oss_python.install()
+    statements: list[str] = []
+
+    def execute(sql: str, fetch: bool = False) -> tuple[None, list[list[int]]]:
+        statements.append(sql)
+        if isinstance(count, Exception):
+            raise count
+        return None, [[count]]
+
+    adapter = SparkAdapter.__new__(SparkAdapter)
+    adapter.execute = execute
+    relation = SparkRelation.create(
+        schema="movielens",
+        identifier="t",
+        type=RelationType.View if kind == "VIEW" else RelationType.Table,
+        information=CATALOG_INFORMATION.format(kind=kind, statistics=statistics),
+    )
+    columns = list(adapter._get_columns_for_catalog(relation))
+
+    assert [column["column_name"] for column in columns] == ["movie_id", "score"]
+    assert statements == (["select count(*) from movielens.t"] if counted else [])
+    shown = [
+        column["stats:rows:value"] if column.get("stats:rows:include") else None
+        for column in columns
+    ]
+    assert shown == [expected_rows, expected_rows]
+
+
 def test_spark_connect_url_must_be_sc() -> None:
     with pytest.raises(DbtRuntimeError, match="must start with sc://"):
         SparkConnectPythonJobHelper(

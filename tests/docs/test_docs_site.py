@@ -118,6 +118,9 @@ GRAPH_STATE_JS = f"""() => {{
         edges: cy.edges().map(e => [e.source().id(), e.target().id(), e.visible()]),
     }};
 }}"""
+DETAILS_JS = """() => [...document.querySelectorAll('dl.detail')].map(
+    item => [item.querySelector('dt'), item.querySelector('dd')].map(
+        cell => cell ? cell.innerText.trim() : ''))"""
 COLUMN_ROWS_JS = """() => [...document.querySelectorAll('tr.column-row')].map(
     row => [...row.cells].slice(0, 3).map(cell => cell.innerText.trim()))"""
 
@@ -245,6 +248,30 @@ def test_catalog_types_every_column_of_every_table_and_source(docs: DocsSite) ->
                 if name.lower() not in in_table
             )
     assert not problems, "catalog.json does not type every column:\n" + "\n".join(problems)
+
+
+def test_catalog_row_counts_are_the_tables_true_counts(docs: DocsSite) -> None:
+    """Spark's metastore says "0 rows" for every table the build wrote; the docs must not.
+
+    The expected counts come from reading each table's parquet files with pandas.
+    """
+    run = docs.run
+    tables = {
+        unique_id: node
+        for unique_id, node in catalogued_nodes(docs.manifest).items()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
+    }
+    assert model_id("fct_movie_similarities") in tables, "no table models in the manifest"
+    problems = []
+    for unique_id, node in sorted(tables.items()):
+        stats = docs.catalog["nodes"][unique_id]["stats"]
+        rows = stats.get("rows")
+        expected = len(run.read_table(node["alias"]))
+        if rows is None or not rows["include"]:
+            problems.append(f"{unique_id}: no row count in the catalog ({stats})")
+        elif rows["value"] != expected:
+            problems.append(f"{unique_id}: catalog says {rows['value']} rows, table has {expected}")
+    assert not problems, "catalog.json row counts are wrong:\n" + "\n".join(problems)
 
 
 # --- the served site in a browser --------------------------------------------------------
@@ -535,5 +562,11 @@ def test_model_page_shows_columns_descriptions_and_catalog_types(
             problems.append(f"{name}: description shown {shown_description!r}, yml {description!r}")
     assert not problems, page_report(
         page, "model-page", "column table does not match the docs:\n" + "\n".join(problems)
+    )
+
+    details = {label.lower(): value for label, value in page.evaluate(DETAILS_JS)}
+    expected_rows = f"{len(docs.run.read_table(node['alias'])):,}"
+    assert details.get("rows") == expected_rows, page_report(
+        page, "model-page", f"details show rows {details.get('rows')!r}, table has {expected_rows}"
     )
     assert_nothing_fetched_from_outside(browser)
