@@ -166,8 +166,10 @@ def _count_rows_for_catalog() -> None:
             counted: dict[str, Any]
             try:
                 _, table = self.execute(f"select count(*) from {relation}", fetch=True)
-                counted = {"stats:rows:value": int(table[0][0])}
-                counted["stats:rows:description"] = ROWS_COUNTED
+                counted = {
+                    "stats:rows:value": int(table[0][0]),
+                    "stats:rows:description": ROWS_COUNTED,
+                }
             except DbtRuntimeError as error:
                 logger.debug(f"Could not count the rows of {relation}: {error}")
                 counted = {"stats:rows:include": False}
