@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP) system-deps $(JVM_ARCHIVE)
 
-# The Spark driver's class-data-sharing archive (python_jobs/jvm_archive.py): follows the
+# The Spark driver's class-data-sharing archive (python_jobs/tools/jvm_archive.py): follows the
 # installed jars, so it is rebuilt whenever the virtualenv is.
 $(JVM_ARCHIVE): $(STAMP) | system-deps
-	$(BIN)/python -m python_jobs.jvm_archive --archive $(JVM_ARCHIVE)
+	$(BIN)/python -m python_jobs.tools.jvm_archive --archive $(JVM_ARCHIVE)
 
 system-deps:
 	@bash scripts/install-system-deps.sh

@@ -13,13 +13,23 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from python_jobs import jvm_archive
-
-LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "profiles" / "log4j2.properties"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG4J_CONFIG = PROJECT_ROOT / "profiles" / "log4j2.properties"
+# The driver's class-data-sharing archive, written by ``python -m python_jobs.tools.jvm_archive``
+# (``make setup``). The profile's default is the same path relative to the project root.
+JVM_ARCHIVE_PATH = Path(
+    os.environ.get("MOVIELENS_JVM_ARCHIVE", PROJECT_ROOT / ".spark" / "jvm" / "spark-classes.jsa")
+)
+QUIET_CDS_LOGGING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
 # The `local` profile's default for SPARK_DRIVER_JAVA_OPTIONS (see profiles/profiles.yml):
 # the JIT's quick tier only, which suits short jobs on small data, and a thread stack deep
 # enough for ALS's task lineage under it.
 DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m"
+
+
+def jvm_archive_java_options(archive: Path = JVM_ARCHIVE_PATH) -> str:
+    """JVM options that use ``archive`` when it is there (and say nothing when it is not)."""
+    return f"-XX:SharedArchiveFile={archive} {QUIET_CDS_LOGGING}"
 
 
 def build_spark_session(
@@ -54,8 +64,9 @@ def build_spark_session(
     enable_hive
         Use the Hive catalog (persistent tables) instead of the in-memory one.
     use_jvm_archive
-        Start the driver JVM from the class-data-sharing archive of
-        :mod:`python_jobs.jvm_archive` when it exists (a faster start, same results).
+        Start the driver JVM from the class-data-sharing archive (:data:`JVM_ARCHIVE_PATH`,
+        written by :mod:`python_jobs.tools.jvm_archive`) when it exists (a faster start,
+        same results).
     java_options
         Further driver JVM options, after those of ``SPARK_DRIVER_JAVA_OPTIONS``.
     extra_conf
@@ -83,7 +94,7 @@ def build_spark_session(
     )
     driver_java_options = [f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"]
     if use_jvm_archive:
-        driver_java_options.append(jvm_archive.java_options())
+        driver_java_options.append(jvm_archive_java_options())
     # The same variable as in the `local` profile, so both drivers can be tuned alike.
     driver_java_options += [
         os.environ.get("SPARK_DRIVER_JAVA_OPTIONS", DEFAULT_DRIVER_JAVA_OPTIONS),

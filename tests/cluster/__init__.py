@@ -1,1 +1,1 @@
-"""Tests on a real Spark standalone cluster (``python_jobs.local_cluster``)."""
+"""Tests on a real Spark standalone cluster (``python_jobs.tools.local_cluster``)."""

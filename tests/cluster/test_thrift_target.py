@@ -1,6 +1,6 @@
 """dbt's ``thrift`` target on a real Spark standalone cluster (master + two workers).
 
-One cluster per module (``python_jobs.local_cluster``, free ports, state in a tmp dir),
+One cluster per module (``python_jobs.tools.local_cluster``, free ports, state in a tmp dir),
 always stopped at the end. It boots while the ``local`` reference build
 (``ml_latest_small_build``) runs. Then:
 
@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from python_jobs import local_cluster
-from python_jobs.local_cluster import Cluster, ClusterConfig
+from python_jobs.tools import local_cluster
+from python_jobs.tools.local_cluster import Cluster, ClusterConfig
 from tests.support import ARTIFACTS_DIR, DBT, PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -239,7 +239,7 @@ def test_status_reports_two_workers_and_both_ports(cluster: Cluster) -> None:
         [
             sys.executable,
             "-m",
-            "python_jobs.local_cluster",
+            "python_jobs.tools.local_cluster",
             "--state-dir",
             str(cluster.config.state_dir),
             "status",

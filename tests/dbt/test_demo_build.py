@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from python_jobs.demo_data import (
+from python_jobs.datasets.generator import (
     DEMO_DEFECTS,
     REASON_DUPLICATE,
     REASON_NULL_KEY,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from python_jobs.demo_data import write_dataset
+from python_jobs.datasets.generator import write_dataset
 from tests.support import DbtRun, assert_dbt_ok, run_dbt
 
 SELECTION = ["--select", "+int_ratings_validated", "+dim_movies"]

@@ -2,7 +2,7 @@
 
 The ``local`` dbt profile and :func:`python_jobs.spark.build_spark_session` start their
 driver JVMs with the same options; the class-data-sharing archive written by
-``python -m python_jobs.jvm_archive`` (``make setup``) must actually be mapped, or every
+``python -m python_jobs.tools.jvm_archive`` (``make setup``) must actually be mapped, or every
 dbt invocation silently loses its head start.
 """
 
@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from python_jobs import jvm_archive
-from python_jobs.spark import DEFAULT_DRIVER_JAVA_OPTIONS
+from python_jobs.spark import (
+    DEFAULT_DRIVER_JAVA_OPTIONS,
+    JVM_ARCHIVE_PATH,
+    QUIET_CDS_LOGGING,
+    jvm_archive_java_options,
+)
 from tests.support import PROJECT_ROOT
 
 PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
@@ -38,12 +42,12 @@ def test_profile_and_python_jobs_start_the_driver_alike() -> None:
     assert PROJECT_ROOT / defaults["MOVIELENS_JVM_ARCHIVE"] == (
         PROJECT_ROOT / ".spark" / "jvm" / "spark-classes.jsa"
     )
-    assert jvm_archive.QUIET_CDS_LOGGING in options
-    assert jvm_archive.QUIET_CDS_LOGGING in jvm_archive.java_options()
+    assert QUIET_CDS_LOGGING in options
+    assert QUIET_CDS_LOGGING in jvm_archive_java_options()
 
 
 def test_driver_maps_its_classes_from_the_archive(tmp_path: Path) -> None:
-    archive = jvm_archive.ARCHIVE_PATH
+    archive = JVM_ARCHIVE_PATH
     if not archive.is_file():
         pytest.skip(f"no class-data archive at {archive}: `make setup` writes it")
     class_log = tmp_path / "classes.log"

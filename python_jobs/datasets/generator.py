@@ -23,8 +23,8 @@ how the blocks are consumed.
 
 Usage::
 
-    python -m python_jobs.demo_data --layout ml-latest --ratings 1000000 --out DIR
-    python -m python_jobs.demo_data --layout dbt-seeds --out seeds
+    python -m python_jobs.datasets.generator --layout ml-latest --ratings 1000000 --out DIR
+    python -m python_jobs.datasets.generator --layout dbt-seeds --out seeds
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A Spark standalone cluster on this machine, serving dbt's ``thrift`` target.
 
-``python -m python_jobs.local_cluster start`` launches, from the installed pyspark (no
+``python -m python_jobs.tools.local_cluster start`` launches, from the installed pyspark (no
 separate Spark download, no ssh):
 
 * one standalone **master** (``spark-class org.apache.spark.deploy.master.Master``);
@@ -24,12 +24,12 @@ With ``--workers 0`` no standalone daemons are started and the server runs on a
 
 Examples::
 
-    python -m python_jobs.local_cluster start            # then, as printed:
+    python -m python_jobs.tools.local_cluster start            # then, as printed:
     export DBT_TARGET=thrift SPARK_THRIFT_HOST=127.0.0.1 SPARK_THRIFT_PORT=10000
     export SPARK_CONNECT_URL=sc://127.0.0.1:15002
     dbt build --vars '{movielens_path: /data/ml-latest-small}'
-    python -m python_jobs.local_cluster status
-    python -m python_jobs.local_cluster stop
+    python -m python_jobs.tools.local_cluster status
+    python -m python_jobs.tools.local_cluster stop
 
 Everything binds to 127.0.0.1 (``SPARK_LOCAL_IP``); the Thrift server runs without
 authentication, so do not expose it.
@@ -55,7 +55,7 @@ from typing import Any
 
 import pyspark
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 STATE_DIR_ENV = "MOVIELENS_CLUSTER_DIR"
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".spark" / "cluster"
@@ -593,7 +593,7 @@ def launch(config: ClusterConfig, log: Log = _print) -> Cluster:
         )
         raise ClusterError(
             f"a cluster from {config.state_dir} is already running: {running}; "
-            f"run `python -m python_jobs.local_cluster stop` first"
+            f"run `python -m python_jobs.tools.local_cluster stop` first"
         )
     _check_free(config)
     for sub in ("warehouse", "checkpoints", "logs", "work"):
@@ -791,7 +791,7 @@ def _parse_conf(items: Sequence[str]) -> dict[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     defaults = ClusterConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m python_jobs.local_cluster",
+        prog="python -m python_jobs.tools.local_cluster",
         description="Spark standalone cluster + Thrift/Spark Connect server on this machine.",
     )
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Tests for ``python_jobs.demo_data``: formats, determinism, shape, defects, the seeds.
+"""Tests for ``python_jobs.datasets.generator``: formats, determinism, shape, defects, the seeds.
 
 Every expectation is computed from the written files (csv module, pandas, plain string
 handling) following the real MovieLens format rules, never from the generator's internals.
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from python_jobs import demo_data
-from python_jobs.demo_data import DEFECT_REASONS, DEMO_DEFECTS, main, write_dataset
+from python_jobs.datasets import generator
+from python_jobs.datasets.generator import DEFECT_REASONS, DEMO_DEFECTS, main, write_dataset
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SEEDS = REPO / "seeds"
 SEED_FILES = ("demo_ratings.csv", "demo_movies.csv", "demo_tags.csv", "demo_links.csv")
 REAL_100K = Path("/work/shared/data/ml-100k")
@@ -539,4 +539,4 @@ def test_cli_sizes_and_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert out.startswith("ml-10m: 80 users, ") and " 4000 ratings (+0 bad rows)" in out
     assert sum(1 for _ in (tmp_path / "ratings.dat").open()) == 4_000
-    assert demo_data.default_users(n_ratings=4_000) == 80
+    assert generator.default_users(n_ratings=4_000) == 80

@@ -1,4 +1,4 @@
-"""``python -m python_jobs.local_cluster``: errors that need no JVM (fast)."""
+"""``python -m python_jobs.tools.local_cluster``: errors that need no JVM (fast)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from python_jobs import local_cluster
+from python_jobs.tools import local_cluster
 
 
 def test_start_refuses_a_port_in_use_with_one_line(

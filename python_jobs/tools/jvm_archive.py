@@ -4,7 +4,7 @@ Every ``dbt`` invocation on the ``local`` target, and every Python job here, sta
 Spark driver JVM that loads and verifies some 20,000 classes (Spark SQL, the Hive
 metastore client, DataNucleus, Derby, Parquet, Janino, Spark ML) before it does any work.
 Java's application class-data sharing (AppCDS) maps them, already parsed, from an
-archive instead. ``python -m python_jobs.jvm_archive`` runs a small workload that touches
+archive instead. ``python -m python_jobs.tools.jvm_archive`` runs a small workload that touches
 what a build touches (Hive catalog, CSV tables, views, joins, windows, parquet writes, an
 ALS fit) in a JVM that dumps the classes it loaded when it exits; ``make setup`` runs it.
 The ``local`` profile and :func:`python_jobs.spark.build_spark_session` then start the
@@ -25,25 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The profile's default is the same path relative to the project root, where dbt runs.
-ARCHIVE_PATH = Path(
-    os.environ.get("MOVIELENS_JVM_ARCHIVE", PROJECT_ROOT / ".spark" / "jvm" / "spark-classes.jsa")
-)
-QUIET_CDS_LOGGING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
-
-
-def java_options(archive: Path = ARCHIVE_PATH) -> str:
-    """JVM options that use ``archive`` when it is there (and say nothing when it is not)."""
-    return f"-XX:SharedArchiveFile={archive} {QUIET_CDS_LOGGING}"
+from python_jobs.spark import JVM_ARCHIVE_PATH, QUIET_CDS_LOGGING, build_spark_session
 
 
 def _workload(work: Path, dump: Path) -> None:
     """What a build does, in miniature: every class it loads goes into the archive."""
     from pyspark.ml.evaluation import RegressionEvaluator
     from pyspark.ml.recommendation import ALS
-
-    from python_jobs.spark import build_spark_session
 
     spark = build_spark_session(
         app_name="movielens-jvm-archive",
@@ -110,7 +98,7 @@ def _workload(work: Path, dump: Path) -> None:
     spark.stop()
 
 
-def build_archive(archive: Path = ARCHIVE_PATH) -> Path:
+def build_archive(archive: Path = JVM_ARCHIVE_PATH) -> Path:
     """Run the workload in a fresh driver JVM and install the archive it dumps at exit."""
     from pyspark import SparkContext
 
@@ -145,7 +133,7 @@ def build_archive(archive: Path = ARCHIVE_PATH) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--archive", type=Path, default=ARCHIVE_PATH, help=f"default {ARCHIVE_PATH}"
+        "--archive", type=Path, default=JVM_ARCHIVE_PATH, help=f"default {JVM_ARCHIVE_PATH}"
     )
     args = parser.parse_args(argv)
     build_archive(args.archive.resolve())
