@@ -6,7 +6,6 @@
 -- table made the cosine path about 3 s slower there. Querying the view recomputes the
 -- aggregation (a few seconds on ml-latest-small); set `+materialized: table` for this model
 -- to keep every pair, e.g. to study other thresholds.
-{{ config(materialized='view') }}
 with
 
 pairs as (
