@@ -1,10 +1,10 @@
 {#-
     Seeds on the in-process session target: dbt-spark loads a seed with batches of
-    `insert ... values` statements, which takes 45 s for the 20,000-row demo ratings on two
-    cores. Where Spark runs in this process (method: session) the seed file is on its own
-    disk, so Spark's CSV reader loads it in well under a second, with every column read as
-    the type the seed's `column_types` (or dbt's inference) gives it. Other targets (a
-    remote Thrift server cannot see this machine's files) keep dbt-spark's own loader.
+    `insert ... values` statements, slow for thousands of rows (docs/benchmarks.md). Where
+    Spark runs in this process (method: session) the seed file is on its own disk, so
+    Spark's CSV reader loads it at once, with every column read as the type the seed's
+    `column_types` (or dbt's inference) gives it. Other targets (a remote Thrift server
+    cannot see this machine's files) keep dbt-spark's own loader.
 -#}
 {% macro spark__load_csv_rows(model, agate_table) %}
     {%- if target.method != 'session' -%}

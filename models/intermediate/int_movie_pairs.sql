@@ -1,14 +1,13 @@
 -- The cosine seed's self-join: every pair of movies rated by the same user, movie1 < movie2,
 -- with both ratings. Movies rated by fewer than `min_co_raters` users are left out before
 -- the join: a pair cannot have more co-raters than either of its movies has raters, so no
--- pair that passes the `min_co_raters` filter is lost, and the join shrinks by about half
--- on MovieLens.
+-- pair that passes the `min_co_raters` filter is lost, and the join shrinks.
 --
--- Join plan (measured on 2 cores, ml-latest-small: about 30% faster than the seed's
--- shuffle join): the left side is hash-partitioned by movie, the right side broadcast, so
--- every pair of a given movie1 is produced in one task and the aggregation downstream needs
--- no second shuffle. Set the var `pair_join` to 'shuffle' when the eligible ratings do not
--- fit in executor memory, and `pair_partitions` to a few times the cluster's cores.
+-- Join plan: the left side is hash-partitioned by movie, the right side broadcast, so every
+-- pair of a given movie1 is produced in one task and the aggregation downstream needs no
+-- second shuffle (docs/benchmarks.md compares it with the seed's shuffle join). Set the var
+-- `pair_join` to 'shuffle' when the eligible ratings do not fit in executor memory, and
+-- `pair_partitions` to a few times the cluster's cores.
 {%- if var('pair_join') not in ['broadcast', 'shuffle'] -%}
     {{ exceptions.raise_compiler_error(
         "var pair_join is '" ~ var('pair_join') ~ "': use 'broadcast' or 'shuffle'") }}
