@@ -94,7 +94,7 @@
 
 
 {% macro movielens_raw_schema() %}
-    {{ return(var('movielens_raw_schema', target.schema ~ '_raw')) }}
+    {{ return(var('movielens_raw_schema') or target.schema ~ '_raw') }}
 {% endmacro %}
 
 
