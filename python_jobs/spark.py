@@ -1,35 +1,101 @@
 """The one place that builds a SparkSession for the Python jobs and their tests.
 
-dbt's ``local`` target builds its own session from ``profiles/profiles.yml``
-(dbt-spark ``method: session``); the settings below mirror that profile.
+Its settings are those of the ``local`` target in ``profiles/profiles.yml`` (dbt-spark's
+``method: session``), read and rendered here as dbt renders them: a dbt build and a Python
+job get the same master, driver memory, shuffle partitions, time zone and driver JVM options
+(log4j configuration, class-data archive, JIT tier) from that one file, and the same
+environment variables tune both. The storage settings (warehouse, metastore, checkpoints)
+stay the caller's: a job or a test must not open the project's embedded Derby metastore,
+which admits one process at a time.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import jinja2
+import yaml
 from pyspark.sql import SparkSession
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOG4J_CONFIG = PROJECT_ROOT / "profiles" / "log4j2.properties"
-# The driver's class-data-sharing archive, written by ``python -m python_jobs.tools.jvm_archive``
-# (``make setup``). The profile's default is the same path relative to the project root.
-JVM_ARCHIVE_PATH = Path(
-    os.environ.get("MOVIELENS_JVM_ARCHIVE", PROJECT_ROOT / ".spark" / "jvm" / "spark-classes.jsa")
+PROFILE_PATH = PROJECT_ROOT / "profiles" / "profiles.yml"
+PROFILE_TARGET = ("movielens", "local")
+# The local target's settings that say where data lives, not how the session runs.
+STORAGE_SETTINGS = frozenset(
+    {
+        "spark.sql.warehouse.dir",
+        "spark.hadoop.javax.jdo.option.ConnectionURL",
+        "spark.checkpoint.dir",
+    }
 )
-QUIET_CDS_LOGGING = "-Xlog:cds=off -Xlog:cds+dynamic=off"
-# The `local` profile's default for SPARK_DRIVER_JAVA_OPTIONS (see profiles/profiles.yml):
-# the JIT's quick tier only, which suits short jobs on small data, and a thread stack deep
-# enough for ALS's task lineage under it.
-DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m"
+STORAGE_JAVA_OPTIONS = ("-Dderby.stream.error.file=",)
+JVM_ARCHIVE_OPTION = "-XX:SharedArchiveFile="
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 
-def jvm_archive_java_options(archive: Path = JVM_ARCHIVE_PATH) -> str:
-    """JVM options that use ``archive`` when it is there (and say nothing when it is not)."""
-    return f"-XX:SharedArchiveFile={archive} {QUIET_CDS_LOGGING}"
+def _env_var(name: str, default: str | None = None) -> str:
+    """dbt's ``env_var``: the variable when set (even empty), else the default."""
+    if name in os.environ:
+        return os.environ[name]
+    if default is None:
+        raise KeyError(f"{PROFILE_PATH}: env_var('{name}') is not set and has no default")
+    return default
+
+
+def _absolute(option: str) -> str:
+    """A JVM option's relative path value, relative to the project root (where dbt runs)."""
+    key, sep, value = option.partition("=")
+    is_path = key.startswith(("-D", "-XX:")) and "/" in value and ":" not in value
+    if sep and is_path and not Path(value).is_absolute():
+        return f"{key}={PROJECT_ROOT / value}"
+    return option
+
+
+def local_profile_conf() -> dict[str, str]:
+    """The Spark settings of the ``local`` dbt target, rendered as dbt renders them.
+
+    ``server_side_parameters`` of ``profiles/profiles.yml``, each value rendered with
+    ``env_var`` as dbt does, relative paths in the driver's JVM options made absolute from
+    the project root.
+    """
+    profile = yaml.safe_load(PROFILE_PATH.read_text())
+    target = profile[PROFILE_TARGET[0]]["outputs"][PROFILE_TARGET[1]]
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.globals["env_var"] = _env_var
+    conf = {
+        key: environment.from_string(str(value)).render()
+        for key, value in target["server_side_parameters"].items()
+    }
+    conf[DRIVER_JAVA_OPTIONS] = shlex.join(
+        _absolute(option) for option in shlex.split(conf.get(DRIVER_JAVA_OPTIONS, ""))
+    )
+    return conf
+
+
+def local_session_conf() -> dict[str, str]:
+    """:func:`local_profile_conf` without its storage settings: how a session runs."""
+    conf = {k: v for k, v in local_profile_conf().items() if k not in STORAGE_SETTINGS}
+    conf[DRIVER_JAVA_OPTIONS] = shlex.join(
+        option
+        for option in shlex.split(conf[DRIVER_JAVA_OPTIONS])
+        if not option.startswith(STORAGE_JAVA_OPTIONS)
+    )
+    return conf
+
+
+def jvm_archive_path() -> Path:
+    """Where the local target's driver looks for its class-data-sharing archive.
+
+    ``python -m python_jobs.tools.jvm_archive`` (``make setup``) writes it there.
+    """
+    for option in shlex.split(local_profile_conf()[DRIVER_JAVA_OPTIONS]):
+        if option.startswith(JVM_ARCHIVE_OPTION):
+            return Path(option.removeprefix(JVM_ARCHIVE_OPTION))
+    raise ValueError(f"{PROFILE_PATH}: the local target names no {JVM_ARCHIVE_OPTION}")
 
 
 def build_spark_session(
@@ -44,65 +110,55 @@ def build_spark_session(
     java_options: str = "",
     extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """Build (or get) a SparkSession sized for a small machine.
+    """Build (or get) a SparkSession with the ``local`` dbt target's settings.
 
     Parameters
     ----------
     app_name
         Spark application name.
     master
-        Spark master URL; default ``local[N]`` with ``SPARK_LOCAL_CORES`` cores
-        (all cores when unset). Ignored when the session already exists (e.g. under
+        Spark master URL; default the profile's (``local[N]``, ``SPARK_LOCAL_CORES`` cores,
+        all when unset). Ignored when the session already exists (e.g. under
         ``spark-submit``, which sets the master itself).
     shuffle_partitions
-        ``spark.sql.shuffle.partitions``; default ``SPARK_SHUFFLE_PARTITIONS`` or 8.
+        ``spark.sql.shuffle.partitions``; default the profile's (``SPARK_SHUFFLE_PARTITIONS``).
     driver_memory
-        ``spark.driver.memory``; default ``SPARK_DRIVER_MEMORY`` or ``4g``.
+        ``spark.driver.memory``; default the profile's (``SPARK_DRIVER_MEMORY``).
     warehouse_dir
         ``spark.sql.warehouse.dir``; when given with ``enable_hive`` the embedded
         Derby metastore lives beside it.
     enable_hive
         Use the Hive catalog (persistent tables) instead of the in-memory one.
     use_jvm_archive
-        Start the driver JVM from the class-data-sharing archive (:data:`JVM_ARCHIVE_PATH`,
-        written by :mod:`python_jobs.tools.jvm_archive`) when it exists (a faster start,
-        same results).
+        Start the driver JVM from the class-data-sharing archive (:func:`jvm_archive_path`)
+        when it exists (a faster start, same results).
     java_options
-        Further driver JVM options, after those of ``SPARK_DRIVER_JAVA_OPTIONS``.
+        Further driver JVM options, after the profile's.
     extra_conf
-        Any further Spark settings.
+        Any further Spark settings; they win over the profile's.
     """
     # Native BLAS (OpenBLAS) must not start its own threads inside Spark's task threads.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    cores = os.environ.get("SPARK_LOCAL_CORES", "*")
-    master = master or f"local[{cores}]"
-    if master.startswith("local"):
+    conf = local_session_conf()
+    conf["spark.app.name"] = app_name
+    if master is not None:
+        conf["spark.master"] = master
+    if shuffle_partitions is not None:
+        conf["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
+    if driver_memory is not None:
+        conf["spark.driver.memory"] = driver_memory
+    options = shlex.split(conf[DRIVER_JAVA_OPTIONS])
+    if not use_jvm_archive:
+        options = [option for option in options if not option.startswith(JVM_ARCHIVE_OPTION)]
+    conf[DRIVER_JAVA_OPTIONS] = shlex.join([*options, *shlex.split(java_options)])
+    if conf["spark.master"].startswith("local"):
         # A local-mode driver serves nobody else: bind it to loopback (quiet where the host
         # name resolves to a loopback address; see dbt_spark_oss_python.plugin).
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = (
-        SparkSession.builder.appName(app_name)
-        .master(master)
-        .config(
-            "spark.sql.shuffle.partitions",
-            str(shuffle_partitions or os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8")),
-        )
-        .config("spark.driver.memory", driver_memory or os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-    )
-    driver_java_options = [f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"]
-    if use_jvm_archive:
-        driver_java_options.append(jvm_archive_java_options())
-    # The same variable as in the `local` profile, so both drivers can be tuned alike.
-    driver_java_options += [
-        os.environ.get("SPARK_DRIVER_JAVA_OPTIONS", DEFAULT_DRIVER_JAVA_OPTIONS),
-        java_options,
-    ]
-    builder = builder.config(
-        "spark.driver.extraJavaOptions", " ".join(filter(None, driver_java_options))
-    )
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     if warehouse_dir is not None:
         warehouse = Path(warehouse_dir).resolve()
         builder = builder.config("spark.sql.warehouse.dir", str(warehouse))

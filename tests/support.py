@@ -6,16 +6,18 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIELENS_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
 ARTIFACTS_DIR = PROJECT_ROOT / "artifacts"
+PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
@@ -106,3 +108,14 @@ def assert_dbt_ok(run: DbtRun) -> None:
     if run.returncode != 0:
         tail = "\n".join(run.output.splitlines()[-60:])
         raise AssertionError(f"dbt {' '.join(run.args)} failed ({run.returncode}):\n{tail}")
+
+
+def dbt_rendered_local_target(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``local`` target's ``server_side_parameters`` as dbt itself renders them."""
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    set_invocation_context(dict(environ))
+    raw = yaml.safe_load(PROFILE.read_text())["movielens"]["outputs"]["local"]
+    rendered = ProfileRenderer({}).render_data(raw)["server_side_parameters"]
+    return {key: str(value) for key, value in rendered.items()}

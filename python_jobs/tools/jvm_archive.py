@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from python_jobs.spark import JVM_ARCHIVE_PATH, QUIET_CDS_LOGGING, build_spark_session
+from python_jobs.spark import build_spark_session, jvm_archive_path
 
 
 def _workload(work: Path, dump: Path) -> None:
@@ -40,7 +40,7 @@ def _workload(work: Path, dump: Path) -> None:
         shuffle_partitions=2,
         use_jvm_archive=False,
         extra_conf={"spark.ui.showConsoleProgress": "false"},
-        java_options=f"-XX:ArchiveClassesAtExit={dump} {QUIET_CDS_LOGGING}",
+        java_options=f"-XX:ArchiveClassesAtExit={dump}",
     )
     spark.sparkContext.setLogLevel("ERROR")
     csv = work / "files" / "ratings.csv"
@@ -98,7 +98,7 @@ def _workload(work: Path, dump: Path) -> None:
     spark.stop()
 
 
-def build_archive(archive: Path = JVM_ARCHIVE_PATH) -> Path:
+def build_archive(archive: Path) -> Path:
     """Run the workload in a fresh driver JVM and install the archive it dumps at exit."""
     from pyspark import SparkContext
 
@@ -132,8 +132,9 @@ def build_archive(archive: Path = JVM_ARCHIVE_PATH) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = jvm_archive_path()
     parser.add_argument(
-        "--archive", type=Path, default=JVM_ARCHIVE_PATH, help=f"default {JVM_ARCHIVE_PATH}"
+        "--archive", type=Path, default=default, help=f"default (the local profile's) {default}"
     )
     args = parser.parse_args(argv)
     build_archive(args.archive.resolve())

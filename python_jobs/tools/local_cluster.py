@@ -55,6 +55,8 @@ from typing import Any
 
 import pyspark
 
+from python_jobs.spark import local_session_conf
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 STATE_DIR_ENV = "MOVIELENS_CLUSTER_DIR"
@@ -109,7 +111,7 @@ class ClusterConfig:
     driver_memory
         Heap of the server JVM (Thrift + Connect + Derby metastore + query planning).
     shuffle_partitions
-        ``spark.sql.shuffle.partitions``, same default as the ``local`` dbt target.
+        ``spark.sql.shuffle.partitions``; default the ``local`` dbt target's.
     extra_conf
         Further ``--conf`` settings for the server application.
     """
@@ -125,7 +127,9 @@ class ClusterConfig:
     worker_cores: int = 1
     worker_memory: str = "1g"
     driver_memory: str = "2g"
-    shuffle_partitions: int = 4
+    shuffle_partitions: int = field(
+        default_factory=lambda: int(local_session_conf()["spark.sql.shuffle.partitions"])
+    )
     extra_conf: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -357,7 +361,7 @@ def _worker_command(config: ClusterConfig, index: int) -> list[str]:
 
 
 def server_conf(config: ClusterConfig) -> dict[str, str]:
-    """Spark settings of the Thrift + Connect application (mirrors the ``local`` target)."""
+    """Spark settings of the Thrift + Connect application (the ``local`` target's time zone)."""
     state = config.state_dir
     java_opts = f"-Dderby.system.home={state}"
     conf = {
@@ -376,7 +380,7 @@ def server_conf(config: ClusterConfig) -> dict[str, str]:
         ),
         "spark.checkpoint.dir": str(state / "checkpoints"),
         "spark.sql.shuffle.partitions": str(config.shuffle_partitions),
-        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.session.timeZone": local_session_conf()["spark.sql.session.timeZone"],
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
     }

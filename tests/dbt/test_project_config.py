@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 
+import pytest
 import yaml
 
-from tests.support import PROJECT_ROOT
+from tests.support import PROJECT_ROOT, dbt_rendered_local_target
 
 DBT_PROJECT = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
 # Model files whose config() must not set a materialization (folder default or model YAML).
@@ -144,3 +146,24 @@ def test_the_environment_doc_gives_the_profile_defaults() -> None:
         and cell.split("`")[1] != profile_defaults[name]
     }
     assert differing == {}, "doc default vs profile default"
+
+
+# --------------------------------------------------------------------------- Spark settings
+
+
+def test_the_spark_sql_properties_are_the_local_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``spark-sql --properties-file profiles/spark-sql.conf``: the local target's settings."""
+    for name in ("MOVIELENS_SPARK_DIR", "SPARK_DRIVER_JAVA_OPTIONS", "MOVIELENS_JVM_ARCHIVE"):
+        monkeypatch.delenv(name, raising=False)
+    profile = dbt_rendered_local_target(os.environ)
+    properties = {}
+    for line in (PROJECT_ROOT / "profiles" / "spark-sql.conf").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            properties[key] = value.strip()
+    options = "spark.driver.extraJavaOptions"
+    assert {k: v for k, v in properties.items() if k != options} == {
+        k: profile[k] for k in properties if k != options
+    }
+    missing = set(properties[options].split()) - set(profile[options].split())
+    assert missing == set(), f"JVM options of spark-sql.conf the profile does not have: {missing}"

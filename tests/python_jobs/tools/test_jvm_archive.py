@@ -1,53 +1,26 @@
-"""How the Spark driver JVM starts: the class-data archive is used, and both drivers agree.
+"""``python -m python_jobs.tools.jvm_archive``: the archive it writes is really mapped.
 
 The ``local`` dbt profile and :func:`python_jobs.spark.build_spark_session` start their
-driver JVMs with the same options; the class-data-sharing archive written by
-``python -m python_jobs.tools.jvm_archive`` (``make setup``) must actually be mapped, or every
-dbt invocation silently loses its head start.
+driver JVMs from the class-data-sharing archive that ``make setup`` writes; it must actually
+be used, or every dbt invocation silently loses its head start. (That both drivers get the
+same options is ``tests/python_jobs/test_spark.py``.)
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from python_jobs.spark import (
-    DEFAULT_DRIVER_JAVA_OPTIONS,
-    JVM_ARCHIVE_PATH,
-    QUIET_CDS_LOGGING,
-    jvm_archive_java_options,
-)
+from python_jobs.spark import jvm_archive_path
 from tests.support import PROJECT_ROOT
-
-PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
-
-
-def local_driver_java_options() -> str:
-    profile = yaml.safe_load(PROFILE.read_text())
-    local = profile["movielens"]["outputs"]["local"]
-    return local["server_side_parameters"]["spark.driver.extraJavaOptions"]
-
-
-def test_profile_and_python_jobs_start_the_driver_alike() -> None:
-    options = local_driver_java_options()
-    defaults = dict(re.findall(r"env_var\('(\w+)', '([^']*)'\)", options))
-    assert defaults["SPARK_DRIVER_JAVA_OPTIONS"] == DEFAULT_DRIVER_JAVA_OPTIONS
-    # The profile's archive path is relative to the project root, where dbt runs.
-    assert PROJECT_ROOT / defaults["MOVIELENS_JVM_ARCHIVE"] == (
-        PROJECT_ROOT / ".spark" / "jvm" / "spark-classes.jsa"
-    )
-    assert QUIET_CDS_LOGGING in options
-    assert QUIET_CDS_LOGGING in jvm_archive_java_options()
 
 
 def test_driver_maps_its_classes_from_the_archive(tmp_path: Path) -> None:
-    archive = JVM_ARCHIVE_PATH
+    archive = jvm_archive_path()
     if not archive.is_file():
         pytest.skip(f"no class-data archive at {archive}: `make setup` writes it")
     class_log = tmp_path / "classes.log"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from python_jobs.tools import local_cluster
+from tests.support import dbt_rendered_local_target
 
 
 def test_start_refuses_a_port_in_use_with_one_line(
@@ -47,6 +50,33 @@ def test_env_vars_point_dbt_at_the_cluster(tmp_path: Path) -> None:
         "SPARK_CONNECT_URL": "sc://127.0.0.1:15123",
     }
     conf = local_cluster.server_conf(config)
-    assert conf["spark.plugins"] == local_cluster.CONNECT_PLUGIN
     assert conf["spark.cores.max"] == "2"
     assert conf["spark.sql.warehouse.dir"] == str(tmp_path / "warehouse")
+
+
+def test_the_server_loads_the_spark_connect_plugin_of_the_installed_spark(tmp_path: Path) -> None:
+    """The plugin class the server is given exists in pyspark's jars, in its Connect jar."""
+    config = local_cluster.ClusterConfig(state_dir=tmp_path)
+    plugin = local_cluster.server_conf(config)["spark.plugins"]
+    entry = plugin.replace(".", "/") + ".class"
+    holders = [
+        jar.name
+        for jar in sorted((local_cluster.SPARK_HOME / "jars").glob("*.jar"))
+        if entry in zipfile.ZipFile(jar).namelist()
+    ]
+    assert len(holders) == 1 and "connect" in holders[0], (plugin, holders)
+    command = local_cluster._server_command(config)
+    assert command[command.index(f"spark.plugins={plugin}") - 1] == "--conf"
+
+
+def test_the_server_takes_the_local_targets_session_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SPARK_SHUFFLE_PARTITIONS", raising=False)
+    profile = dbt_rendered_local_target(os.environ)
+    config = local_cluster.ClusterConfig(state_dir=tmp_path)
+    conf = local_cluster.server_conf(config)
+    assert conf["spark.sql.shuffle.partitions"] == profile["spark.sql.shuffle.partitions"]
+    assert conf["spark.sql.session.timeZone"] == profile["spark.sql.session.timeZone"]
+    monkeypatch.setenv("SPARK_SHUFFLE_PARTITIONS", "6")
+    assert local_cluster.ClusterConfig(state_dir=tmp_path).shuffle_partitions == 6
