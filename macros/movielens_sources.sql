@@ -1,5 +1,7 @@
 {#-
-    The one place that knows the MovieLens file layouts.
+    The MovieLens file layouts, as python_jobs/datasets/layouts.py tabulates them for the
+    generator (Jinja cannot import it: tests/python_jobs/datasets/test_layouts.py keeps the
+    two equal).
 
     With the var `movielens_path` set, the on-run-start hook `register_movielens_sources()`
     lists the files in that directory (local path or any Hadoop URI such as s3://...),

@@ -36,16 +36,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 
+from python_jobs.datasets.layouts import GENRES_100K, EntityFile
+from python_jobs.datasets.layouts import LAYOUTS as RELEASES
+
 # --------------------------------------------------------------------------- constants
 
-LAYOUTS = ("ml-latest", "ml-10m", "ml-1m", "ml-100k", "dbt-seeds")
+SEEDS_LAYOUT = "dbt-seeds"
+LAYOUTS = (*RELEASES, SEEDS_LAYOUT)
+"""What the generator writes: each MovieLens release of ``layouts.LAYOUTS``, by that table,
+and the dbt seeds (the ml-latest files, named ``demo_*``)."""
 
 DEMO_SEED = 20240601
 DEMO_USERS = 400
@@ -67,13 +73,6 @@ GENRES = (
 """ml-latest / ml-10m genre names (alphabetical, as MovieLens lists a movie's genres)."""
 
 NO_GENRES = "(no genres listed)"
-
-GENRES_100K = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
-"""The ml-100k ``u.genre`` order (also the order of the 19 flags in ``u.item``)."""
 
 OCCUPATIONS_100K = (
     "administrator", "artist", "doctor", "educator", "engineer", "entertainment", "executive",
@@ -716,41 +715,43 @@ def _genres_text(names: tuple[str, ...], *, classic: bool) -> str:
     return "|".join(names) if names else NO_GENRES
 
 
-def _write_movies_csv(path: Path, catalog: Catalog) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["movieId", "title", "genres"])
+def _write_movies_csv(path: Path, catalog: Catalog, spec: EntityFile) -> None:
+    with path.open("w", encoding=spec.format.encoding, newline="") as f:
+        w = csv.writer(f, delimiter=spec.format.sep, lineterminator="\n")
+        w.writerow(spec.columns)
         for mid, title, names in zip(
             catalog.movie_ids.tolist(), catalog.titles, catalog.genres, strict=True
         ):
             w.writerow([mid, title, _genres_text(names, classic=False)])
 
 
-def _write_links_csv(path: Path, catalog: Catalog) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        f.write("movieId,imdbId,tmdbId\n")
+def _write_links_csv(path: Path, catalog: Catalog, spec: EntityFile) -> None:
+    sep = spec.format.sep
+    with path.open("w", encoding=spec.format.encoding, newline="") as f:
+        f.write(sep.join(spec.columns) + "\n")
         for mid, imdb, tmdb in zip(
             catalog.movie_ids.tolist(),
             catalog.imdb_ids.tolist(),
             catalog.tmdb_ids.tolist(),
             strict=True,
         ):
-            f.write(f"{mid},{imdb:07d},{tmdb if tmdb >= 0 else ''}\n")
+            f.write(sep.join((str(mid), f"{imdb:07d}", str(tmdb) if tmdb >= 0 else "")) + "\n")
 
 
-def _write_movies_dat(path: Path, catalog: Catalog, *, latin1: bool) -> None:
-    encoding = "iso-8859-1" if latin1 else "utf-8"
-    with path.open("w", encoding=encoding, newline="") as f:
+def _write_movies_dat(path: Path, catalog: Catalog, spec: EntityFile, *, classic: bool) -> None:
+    sep = spec.format.sep
+    with path.open("w", encoding=spec.format.encoding, newline="") as f:
         for mid, title, names in zip(
             catalog.movie_ids.tolist(), catalog.titles, catalog.genres, strict=True
         ):
-            f.write(f"{mid}::{title}::{_genres_text(names, classic=latin1)}\n")
+            f.write(sep.join((str(mid), title, _genres_text(names, classic=classic))) + "\n")
 
 
-def _write_u_item(path: Path, catalog: Catalog) -> None:
+def _write_u_item(path: Path, catalog: Catalog, spec: EntityFile) -> None:
     rng = _rng(catalog.seed, 3)
     flags_index = {name: i for i, name in enumerate(GENRES_100K)}
-    with path.open("w", encoding="iso-8859-1", newline="") as f:
+    encoding = spec.format.encoding
+    with path.open("w", encoding=encoding, newline="") as f:
         for i, (title, names, year) in enumerate(
             zip(catalog.titles, catalog.genres, catalog.years.tolist(), strict=True)
         ):
@@ -762,11 +763,9 @@ def _write_u_item(path: Path, catalog: Catalog) -> None:
             mapped = [("Children's" if n == "Children" else n) for n in names if n != "IMAX"]
             for name in mapped or ["unknown"]:
                 flags[flags_index[name]] = 1
-            url = "http://us.imdb.com/M/title-exact?" + quote(
-                title, safe="(),'", encoding="iso-8859-1"
-            )
+            url = "http://us.imdb.com/M/title-exact?" + quote(title, safe="(),'", encoding=encoding)
             fields = [str(i + 1), title, f"{day:02d}-{_MONTHS[month]}-{year}", "", url]
-            f.write("|".join(fields + [str(x) for x in flags]) + "\n")
+            f.write(spec.format.sep.join(fields + [str(x) for x in flags]) + "\n")
 
 
 def _write_users(path: Path, catalog: Catalog, *, layout: str) -> None:
@@ -796,23 +795,22 @@ def _write_users(path: Path, catalog: Catalog, *, layout: str) -> None:
                 f.write(f"{u + 1}|{ages[u]}|{gender[u]}|{OCCUPATIONS_100K[occupation[u]]}|{z}\n")
 
 
+def _entity_files(layout: str) -> dict[str, EntityFile]:
+    """The table's entity files of ``layout`` (the seeds: ml-latest's, named ``demo_*``)."""
+    if layout == SEEDS_LAYOUT:
+        return {
+            entity: replace(spec, file=f"demo_{spec.file}")
+            for entity, spec in RELEASES["ml-latest"].entities.items()
+        }
+    return RELEASES[layout].entities
+
+
 def _file_names(layout: str) -> dict[str, str]:
-    if layout == "ml-latest":
-        return {k: f"{k}.csv" for k in ("ratings", "movies", "tags", "links")}
-    if layout == "dbt-seeds":
-        return {k: f"demo_{k}.csv" for k in ("ratings", "movies", "tags", "links")}
-    if layout == "ml-10m":
-        return {k: f"{k}.dat" for k in ("ratings", "movies", "tags")}
-    if layout == "ml-1m":
-        return {k: f"{k}.dat" for k in ("ratings", "movies", "users")}
-    return {
-        "ratings": "u.data",
-        "movies": "u.item",
-        "genre": "u.genre",
-        "users": "u.user",
-        "occupation": "u.occupation",
-        "info": "u.info",
-    }
+    """Every file ``layout`` writes, by what it holds; the ratings first."""
+    names = {entity: spec.file for entity, spec in _entity_files(layout).items()}
+    if layout in RELEASES:
+        names.update(RELEASES[layout].other_files)
+    return names
 
 
 def write_dataset(
@@ -868,17 +866,18 @@ def write_dataset(
     catalog = build_catalog(seed=seed, n_users=n_users, n_movies=n_movies, n_ratings=n_ratings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    specs = _entity_files(layout)
     names = _file_names(layout)
     paths = {k: out / v for k, v in names.items()}
 
-    csv_like = layout in ("ml-latest", "dbt-seeds")
+    csv_like = specs["ratings"].format.header
     if csv_like:
-        _write_movies_csv(paths["movies"], catalog)
-        _write_links_csv(paths["links"], catalog)
+        _write_movies_csv(paths["movies"], catalog, specs["movies"])
+        _write_links_csv(paths["links"], catalog, specs["links"])
     elif layout == "ml-100k":
-        _write_u_item(paths["movies"], catalog)
+        _write_u_item(paths["movies"], catalog, specs["movies"])
     else:
-        _write_movies_dat(paths["movies"], catalog, latin1=layout == "ml-1m")
+        _write_movies_dat(paths["movies"], catalog, specs["movies"], classic=layout == "ml-1m")
     if "users" in paths:
         _write_users(paths["users"], catalog, layout=layout)
     if layout == "ml-100k":
@@ -893,21 +892,32 @@ def write_dataset(
     movie_text = [str(m) for m in catalog.movie_ids.tolist()]
     if layout == "ml-100k":
         movie_text = [str(i + 1) for i in range(n_movies)]
-    encoding = "iso-8859-1" if layout == "ml-1m" else "utf-8"
+    ratings_format = specs["ratings"].format
+    sep = ratings_format.sep
+    line_format = sep.join(["{}"] * len(specs["ratings"].columns)) + "\n"
     defects: tuple[Defect, ...] = ()
     n_tags = 0
     reported_tenths = 0
     with ExitStack() as stack:
         ratings_file = stack.enter_context(
-            paths["ratings"].open("w", encoding=encoding, newline="")
+            paths["ratings"].open("w", encoding=ratings_format.encoding, newline="")
         )
         tags_file = io.StringIO()
-        if "tags" in paths:
-            tags_file = stack.enter_context(paths["tags"].open("w", encoding=encoding, newline=""))
-        tag_writer = csv.writer(tags_file, lineterminator="\n")
+        tags_sep = sep
+        if "tags" in specs:
+            tags_format = specs["tags"].format
+            tags_sep = tags_format.sep
+            tags_file = stack.enter_context(
+                paths["tags"].open("w", encoding=tags_format.encoding, newline="")
+            )
+            if tags_format.header:
+                tags_file.write(tags_sep.join(specs["tags"].columns) + "\n")
+        # csv quotes the tags of the CSV layouts; the .dat layouts have no quoting.
+        tag_writer = (
+            csv.writer(tags_file, delimiter=tags_sep, lineterminator="\n") if csv_like else None
+        )
         if csv_like:
-            ratings_file.write("userId,movieId,rating,timestamp\n")
-            tags_file.write("userId,movieId,tag,timestamp\n")
+            ratings_file.write(sep.join(specs["ratings"].columns) + "\n")
         for block in iter_rating_blocks(catalog=catalog):
             if bad_rows and not defects:
                 defects = make_defects(catalog=catalog, first_block=block)
@@ -917,18 +927,18 @@ def write_dataset(
             halves = np.rint(block.rating * 2).astype(np.int64)
             if csv_like:
                 text = [_HALF_STAR_TEXT[h] for h in halves.tolist()]
-                lines = map("{},{},{},{}\n".format, users, movies, text, stamps)
+                lines = map(line_format.format, users, movies, text, stamps)
             elif layout == "ml-10m":
                 text = [_DAT_RATING_TEXT[h] for h in halves.tolist()]
-                lines = map("{}::{}::{}::{}\n".format, users, movies, text, stamps)
+                lines = map(line_format.format, users, movies, text, stamps)
             else:
                 stars = ((halves + 1) // 2).tolist()  # round half stars up
                 if layout == "ml-1m":
-                    lines = map("{}::{}::{}::{}\n".format, users, movies, stars, stamps)
+                    lines = map(line_format.format, users, movies, stars, stamps)
                 else:  # ml-100k: u.data is randomly ordered
                     order = _rng(seed, 4, int(block.user_id[0])).permutation(len(users))
                     lines = (
-                        f"{users[i]}\t{movies[i]}\t{stars[i]}\t{stamps[i]}\n"
+                        line_format.format(users[i], movies[i], stars[i], stamps[i])
                         for i in order.tolist()
                     )
             ratings_file.write("".join(lines))
@@ -941,16 +951,15 @@ def write_dataset(
                     block.tag_timestamp.tolist(),
                     strict=True,
                 )
-                if csv_like:
+                if tag_writer is not None:
                     tag_writer.writerows(rows)
                 else:
-                    tags_file.write("".join(f"{u}::{m}::{t}::{s}\n" for u, m, t, s in rows))
+                    tags_file.write("".join(tags_sep.join(map(str, row)) + "\n" for row in rows))
                 n_tags += block.tag_user_id.size
             done = int(block.user_id[-1])
             if progress is not None and done * 10 // n_users > reported_tenths:
                 reported_tenths = done * 10 // n_users
                 progress(f"{done / n_users:4.0%} of users ({done}/{n_users})")
-        sep = "," if csv_like else "::"
         for d in defects:
             ratings_file.write(sep.join((d.user_id, d.movie_id, d.rating, d.timestamp)) + "\n")
     return Summary(
