@@ -43,7 +43,7 @@ from dbt_spark_oss_python.submission import (
     resolve_submission_method,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "python_model_project"
 MACRO = REPO_ROOT / "macros" / "python_models.sql"
 LOG4J = REPO_ROOT / "profiles" / "log4j2.properties"
