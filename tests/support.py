@@ -1,14 +1,19 @@
-"""Helpers shared by the tests: where the data is, and running the dbt CLI as a user does."""
+"""Helpers shared by the tests: where the data is, running the dbt CLI as a user does, ports."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -34,7 +39,17 @@ def movielens_dir(name: str, required_file: str) -> Path:
 
 @dataclass(frozen=True)
 class DbtRun:
-    """One finished dbt invocation and where its warehouse lives."""
+    """One finished dbt invocation, where its warehouse lives and what dbt reported.
+
+    Attributes
+    ----------
+    results
+        ``run_results.json`` by node name (the last part of its unique id); empty when dbt
+        wrote none.
+    exit_after_done_s
+        Seconds between dbt printing its final ``Done.`` line and its process ending (None
+        when it printed none): a lingering session or thread shows here.
+    """
 
     args: tuple[str, ...]
     returncode: int
@@ -42,6 +57,8 @@ class DbtRun:
     seconds: float
     spark_dir: Path
     schema: str
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exit_after_done_s: float | None = None
 
     def table_path(self, table: str) -> Path:
         return self.spark_dir / "warehouse" / f"{self.schema}.db" / table
@@ -53,6 +70,12 @@ class DbtRun:
             raise AssertionError(f"table {table} was not written at {path}")
         return pd.read_parquet(path)
 
+    def status(self, node: str) -> str:
+        return self.results[node]["status"]
+
+    def message(self, node: str) -> str:
+        return self.results[node]["message"] or ""
+
 
 def run_dbt(
     args: Sequence[str],
@@ -60,10 +83,15 @@ def run_dbt(
     spark_dir: Path,
     work_dir: Path,
     schema: str = "movielens",
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     timeout: float = 1500,
+    project_dir: Path = PROJECT_ROOT,
 ) -> DbtRun:
-    """Run the dbt CLI from the project root as a user would, isolated in ``spark_dir``."""
+    """Run the dbt CLI from ``project_dir`` as a user would, isolated in ``spark_dir``.
+
+    ``env`` adds to this process's environment; a None value removes the variable. Another
+    project than this one (a test fixture) is run with its own ``profiles.yml``.
+    """
     full_env = {
         **os.environ,
         "MOVIELENS_SPARK_DIR": str(spark_dir),
@@ -71,6 +99,7 @@ def run_dbt(
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         **(env or {}),
     }
+    full_env = {key: value for key, value in full_env.items() if value is not None}
     command = [
         DBT,
         *args,
@@ -79,24 +108,54 @@ def run_dbt(
         "--log-path",
         str(work_dir / "logs"),
     ]
+    if project_dir != PROJECT_ROOT:
+        command += ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     started = time.monotonic()
-    completed = subprocess.run(
+    process = subprocess.Popen(
         command,
-        cwd=PROJECT_ROOT,
+        cwd=project_dir,
         env=full_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=timeout,
-        check=False,
     )
+    lines: list[str] = []
+    done_at: list[float] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "Done. PASS=" in line:
+                done_at.append(time.monotonic())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        returncode = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        reader.join(timeout=10)
+        raise AssertionError(
+            f"dbt {' '.join(args)} did not finish in {timeout:.0f}s:\n{''.join(lines)[-3000:]}"
+        ) from None
+    ended = time.monotonic()
+    reader.join(timeout=10)
+    results = {}
+    run_results = work_dir / "target" / "run_results.json"
+    if run_results.is_file():
+        for result in json.loads(run_results.read_text())["results"]:
+            results[result["unique_id"].rsplit(".", 1)[-1]] = result
     run = DbtRun(
         args=tuple(args),
-        returncode=completed.returncode,
-        output=completed.stdout,
-        seconds=time.monotonic() - started,
+        returncode=returncode,
+        output="".join(lines),
+        seconds=ended - started,
         spark_dir=spark_dir,
         schema=schema,
+        results=results,
+        exit_after_done_s=ended - done_at[0] if done_at else None,
     )
     log_copy = ARTIFACTS_DIR / f"dbt-{work_dir.name}.log"
     ARTIFACTS_DIR.mkdir(exist_ok=True)
@@ -119,3 +178,17 @@ def dbt_rendered_local_target(environ: Mapping[str, str]) -> dict[str, str]:
     raw = yaml.safe_load(PROFILE.read_text())["movielens"]["outputs"]["local"]
     rendered = ProfileRenderer({}).render_data(raw)["server_side_parameters"]
     return {key: str(value) for key, value in rendered.items()}
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1 (all held open while choosing)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def free_port() -> int:
+    """One free TCP port on 127.0.0.1."""
+    return free_ports(1)[0]

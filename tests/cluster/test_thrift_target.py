@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,15 @@ import pytest
 
 from python_jobs.tools import local_cluster
 from python_jobs.tools.local_cluster import Cluster, ClusterConfig
-from tests.support import ARTIFACTS_DIR, DBT, PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
+from tests.support import (
+    ARTIFACTS_DIR,
+    DBT,
+    PROJECT_ROOT,
+    DbtRun,
+    assert_dbt_ok,
+    free_ports,
+    run_dbt,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -57,15 +63,6 @@ DBT_TIMEOUT_S = 1200.0
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct free TCP ports on 127.0.0.1 (all held open while choosing)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 def movielens_vars(path: Path) -> list[str]:

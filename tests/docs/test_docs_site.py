@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -30,7 +29,15 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.support import ARTIFACTS_DIR, DBT, PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
+from tests.support import (
+    ARTIFACTS_DIR,
+    DBT,
+    PROJECT_ROOT,
+    DbtRun,
+    assert_dbt_ok,
+    free_port,
+    run_dbt,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -275,12 +282,6 @@ def test_catalog_row_counts_are_the_tables_true_counts(docs: DocsSite) -> None:
 
 
 # --- the served site in a browser --------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_serving(server: subprocess.Popen, url: str, log: Path) -> None:
