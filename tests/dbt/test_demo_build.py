@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import yaml
 
 from python_jobs.datasets.generator import (
     DEMO_DEFECTS,
@@ -51,9 +52,38 @@ def test_nothing_is_lost_between_the_seed_and_the_validated_ratings(demo_build: 
     assert validated["rating"].between(0.5, 5).all()
 
 
+def rating_rows_to_reject(ratings: pd.DataFrame, movies: pd.DataFrame) -> int:
+    """How many rows of a ratings seed the checks must reject, by the documented rules.
+
+    Rejected: a user, movie or rating that is missing or not a number, a rating outside
+    0.5..5 or off the half-star grid, a movie not in the movies file, and every rating of a
+    (user, movie) but the latest.
+    """
+    user = pd.to_numeric(ratings["userId"], errors="coerce")
+    movie = pd.to_numeric(ratings["movieId"], errors="coerce")
+    rating = pd.to_numeric(ratings["rating"], errors="coerce")
+    known_movies = set(pd.to_numeric(movies["movieId"]))
+    valid = (
+        user.notna()
+        & movie.notna()
+        & rating.between(0.5, 5)
+        & (rating * 2 == (rating * 2).round())
+        & movie.isin(known_movies)
+    )
+    kept = pd.DataFrame({"user": user, "movie": movie})[valid]
+    return int((~valid).sum() + kept.duplicated().sum())
+
+
 def test_demo_build_reports_the_defects_as_a_warning(demo_build: DbtRun) -> None:
+    ratings = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_ratings.csv", dtype=str)
+    movies = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_movies.csv", dtype=str)
+    rejected = rating_rows_to_reject(ratings, movies)
+    # the seed holds the defects the generator says it injected, and nothing else
+    assert rejected == len(DEMO_DEFECTS) > 0
     # warn above 0 rejected rating rows; the share stays under max_reject_share, so no error
-    assert "WARN 6 no_rejected_rating_rows" in demo_build.output
+    project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+    assert rejected / len(ratings) < project_vars["max_reject_share"]
+    assert f"WARN {rejected} no_rejected_rating_rows" in demo_build.output
     assert "PASS rejected_rating_share_at_most_max_reject_share" in demo_build.output
 
 

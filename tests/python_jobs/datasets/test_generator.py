@@ -18,11 +18,10 @@ import pytest
 
 from python_jobs.datasets import generator
 from python_jobs.datasets.generator import DEFECT_REASONS, DEMO_DEFECTS, main, write_dataset
+from tests.support import PROJECT_ROOT
 
-REPO = Path(__file__).resolve().parents[3]
-SEEDS = REPO / "seeds"
+SEEDS = PROJECT_ROOT / "seeds"
 SEED_FILES = ("demo_ratings.csv", "demo_movies.csv", "demo_tags.csv", "demo_links.csv")
-REAL_100K = Path("/work/shared/data/ml-100k")
 
 # The MovieLens genre vocabularies, written out here rather than taken from the module.
 LATEST_GENRES = {
@@ -308,12 +307,11 @@ def test_ml_100k_files(layouts: dict[str, Path], latest: dict[str, pd.DataFrame]
     ]
 
 
-@pytest.mark.skipif(not REAL_100K.exists(), reason="the real ml-100k is not on this machine")
 def test_ml_100k_genre_and_occupation_lists_equal_the_real_files(
-    layouts: dict[str, Path],
+    layouts: dict[str, Path], ml_100k: Path
 ) -> None:
     for name in ("u.genre", "u.occupation"):
-        assert (layouts["ml-100k"] / name).read_bytes() == (REAL_100K / name).read_bytes()
+        assert (layouts["ml-100k"] / name).read_bytes() == (ml_100k / name).read_bytes()
 
 
 # ----------------------------------------------------------------------------- shape
