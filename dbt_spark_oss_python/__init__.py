@@ -52,9 +52,12 @@ Examples::
 Writing the table
 -----------------
 The project's ``macros/python_models.sql`` overrides dbt-spark's ``py_write_table`` (root
-project macros win over the adapter's): the returned Spark or pandas DataFrame is written
-with ``df.write.mode("overwrite").format(file_format).saveAsTable(...)``, where
-``file_format`` is the model config (default ``parquet``) and ``partition_by`` is honoured.
+project macros win over the adapter's): the returned Spark or pandas DataFrame is written by
+:func:`dbt_spark_oss_python.tables.write_table`, which registers the table, empty, with the
+DataFrame's columns and then fills it with ``INSERT OVERWRITE``, in the model's
+``file_format`` (default ``parquet``) and ``partition_by``. The project's table
+materialization (``macros/atomic_table.sql``) has it write a staging table and swaps that
+in only once the write succeeded.
 
 Incremental Python models go through the same ``py_write_table`` (dbt-spark writes a temp
 table with it) but are not covered by the tests.

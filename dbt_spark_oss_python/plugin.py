@@ -132,17 +132,20 @@ ROWS_COUNTED = "Rows counted by dbt docs generate (the metastore keeps no row co
 
 
 def catalog_rows_unknown(columns: list[dict[str, Any]]) -> bool:
-    """Whether a table's catalog entries carry the metastore's placeholder row count of 0.
+    """Whether a table's catalog entries lack a real row count.
 
-    Spark reports ``Statistics: <n> bytes, 0 rows`` for every table it writes with CREATE
-    TABLE AS SELECT or ``saveAsTable``: its Hive metastore records ``numRows=0`` until an
-    ``ANALYZE TABLE`` runs (Spark ignores that 0 when planning, SPARK-22626). A 0 next to a
-    non-zero size is that placeholder, not a count.
+    Spark's Hive metastore counts no rows until an ``ANALYZE TABLE`` runs. For a table
+    written with CREATE TABLE AS SELECT or ``saveAsTable`` it reports ``Statistics: <n>
+    bytes, 0 rows`` (a placeholder Spark ignores when planning, SPARK-22626: a 0 next to a
+    non-zero size is not a count); for a table filled by INSERT OVERWRITE, as this
+    project's table materialization (``macros/atomic_table.sql``) fills them, no statistics
+    at all.
     """
     if not columns:
         return False
     stats = columns[0]
-    return stats.get("stats:rows:value") == 0 and (stats.get("stats:bytes:value") or 0) > 0
+    rows = stats.get("stats:rows:value")
+    return rows is None or (rows == 0 and (stats.get("stats:bytes:value") or 0) > 0)
 
 
 def _count_rows_for_catalog() -> None:
@@ -167,7 +170,9 @@ def _count_rows_for_catalog() -> None:
             try:
                 _, table = self.execute(f"select count(*) from {relation}", fetch=True)
                 counted = {
+                    "stats:rows:label": "rows",
                     "stats:rows:value": int(table[0][0]),
+                    "stats:rows:include": True,
                     "stats:rows:description": ROWS_COUNTED,
                 }
             except DbtRuntimeError as error:

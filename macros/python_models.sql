@@ -4,7 +4,9 @@
   unqualified call in spark__create_table_as, so every Python table model uses this one.
   Differences from the adapter's version: default format parquet (config file_format),
   no Delta-only overwriteSchema option, no koalas / pandas-on-Spark detour for pandas
-  results (spark.createDataFrame, Arrow-backed), partition_by honoured.
+  results (spark.createDataFrame, Arrow-backed), partition_by honoured, and the table is
+  registered empty before it is filled (dbt_spark_oss_python/tables.py), so that the
+  project's table materialization (macros/atomic_table.sql) can swap it in atomically.
   Runs under the dbt_spark_oss_python submission helpers (session / spark_connect).
 -#}
 {% macro py_write_table(compiled_code, target_relation) -%}
@@ -65,9 +67,14 @@ if actual_types != expected_types:
 df = df.select(*contract_columns)
 {%- endif %}
 
-writer = df.write.mode("overwrite").format({{ file_format | tojson }})
-{%- if partition_by %}
-writer = writer.partitionBy(*{{ partition_by | list | tojson }})
-{%- endif %}
-writer.saveAsTable({{ target_relation | string | tojson }})
+# Registered empty first, then filled: an interrupted write leaves a table the next run drops.
+from dbt_spark_oss_python.tables import write_table
+
+write_table(
+    spark,
+    df,
+    {{ target_relation | string | tojson }},
+    file_format={{ file_format | tojson }},
+    partition_by={{ (partition_by or []) | list | tojson }},
+)
 {%- endmacro %}

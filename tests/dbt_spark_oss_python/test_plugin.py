@@ -99,6 +99,8 @@ Provider: parquet
         ("MANAGED", "Statistics: 5120 bytes, 0 rows\n", 42, 42, True),
         # The count fails: no rows statistic rather than a false 0.
         ("MANAGED", "Statistics: 5120 bytes, 0 rows\n", DbtRuntimeError("gone"), None, True),
+        # Filled by INSERT OVERWRITE (the project's table materialization): no statistics.
+        ("MANAGED", "", 42, 42, True),
         # After ANALYZE TABLE the metastore's count is real: kept, nothing run.
         ("MANAGED", "Statistics: 5120 bytes, 7 rows\n", 99, 7, False),
         # Views have no statistics: nothing run.
