@@ -128,7 +128,8 @@
     {%- for name in names -%}
         {%- do expected.append(layouts[name]['required'] | join(' + ') ~ ' (' ~ name ~ ')') -%}
     {%- endfor -%}
-    {%- set found = file_names | join(', ') if file_names else 'nothing (missing or empty directory)' -%}
+    {%- set found = file_names | join(', ') if file_names
+        else 'nothing (missing or empty directory)' -%}
     {%- if forced != 'auto' -%}
         {%- if forced not in names -%}
             {{ exceptions.raise_compiler_error(
@@ -187,7 +188,8 @@
     {%- set file_names = listing.columns[0].values() | unique | sort | list -%}
     {%- set layout_name = movielens_detect_layout(path, file_names) -%}
     {%- set layout = layouts[layout_name] -%}
-    {{ log('MovieLens layout ' ~ layout_name ~ ' at ' ~ path ~ ': ' ~ layout['description'], info=true) }}
+    {{ log('MovieLens layout ' ~ layout_name ~ ' at ' ~ path ~ ': ' ~ layout['description'],
+           info=true) }}
 
     {#- Each source view carries the hash of its definition in its comment; a view whose
         definition is unchanged is left alone (one metastore listing instead of a
@@ -235,7 +237,8 @@
             {%- endfor -%}
             {%- set view_sql = 'select ' ~ select_list | join(', ')
                 ~ ', cast(null as string) as `_corrupt_record` where false' -%}
-            {%- set view_comment = 'MovieLens ' ~ entity ~ ': none in the ' ~ layout_name ~ ' layout' -%}
+            {%- set view_comment =
+                'MovieLens ' ~ entity ~ ': none in the ' ~ layout_name ~ ' layout' -%}
         {%- endif -%}
         {%- set definition = 'definition ' ~ local_md5(entity ~ ' ' ~ view_sql)[:12] -%}
         {%- if (definition ~ ')') not in existing_info -%}
