@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -104,3 +105,33 @@ def test_readme_selectors_exist_and_select_their_path(selector: str, tmp_path: P
         assert all(name.startswith("stg_") for name in models)
     if selector == "item_similarity":
         assert not any(name.startswith("ml_") for name in models)
+
+
+DOCS = sorted((PROJECT_ROOT / "docs").glob("*.md"))
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def test_readme_opens_with_the_two_commands_and_the_tour() -> None:
+    headings = re.findall(r"^## (.+)$", README, re.M)
+    assert headings[:2] == ["Two commands", "A tour for a new analytics engineer"], headings
+    intro = README.split("\n## ", 1)[0]
+    assert "dbt project on Apache Spark" in intro
+
+
+def test_readme_links_every_docs_page() -> None:
+    linked = {match for match in LINK.findall(README)}
+    assert [page.name for page in DOCS if f"docs/{page.name}" not in linked] == []
+
+
+@pytest.mark.parametrize("page", [PROJECT_ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+def test_relative_links_point_at_files(page: Path) -> None:
+    links = [link for link in LINK.findall(page.read_text()) if "://" not in link]
+    missing = [link for link in links if not (page.parent / link).exists()]
+    assert missing == [], f"{page.name} links to missing files: {missing}"
+
+
+@pytest.mark.parametrize("page", [PROJECT_ROOT / "README.md", *DOCS], ids=lambda p: p.name)
+def test_documented_python_modules_exist(page: Path) -> None:
+    modules = set(re.findall(r"python -m ([\w.]+)", page.read_text()))
+    missing = [module for module in sorted(modules) if importlib.util.find_spec(module) is None]
+    assert missing == [], f"{page.name} runs modules that do not exist: {missing}"
