@@ -9,6 +9,7 @@ library, never the other way round.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 import pkgutil
 import subprocess
@@ -155,3 +156,16 @@ def test_the_cycle_check_sees_an_import_hidden_in_a_function() -> None:
     assert graph["python_jobs.tools.a"] == {"python_jobs.spark"}
     graph["python_jobs.tools"] = set()
     assert ["python_jobs.spark", "python_jobs.tools.a", "python_jobs.spark"] in find_cycles(graph)
+
+
+def test_console_scripts_run_functions_of_the_package() -> None:
+    """``movielens-generate`` and the like load (the installed metadata follows pyproject)."""
+    scripts = [
+        entry
+        for entry in importlib.metadata.distribution("movielens-dbt-spark").entry_points
+        if entry.group == "console_scripts"
+    ]
+    assert {entry.name for entry in scripts} >= {"movielens-generate"}
+    for entry in scripts:
+        assert entry.value.startswith("python_jobs."), entry
+        assert callable(entry.load()), entry
