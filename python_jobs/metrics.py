@@ -90,6 +90,7 @@ def ranking_metrics(
     relevant: DataFrame,
     k: int,
     catalog: DataFrame | None = None,
+    group_cols: Sequence[str] = (),
     user_col: str = USER_ID,
     item_col: str = MOVIE_ID,
     rank_col: str = RANK,
@@ -114,17 +115,25 @@ def ranking_metrics(
     catalog
         Optional rows with ``item_col``: adds ``catalog_coverage`` = distinct items in
         anybody's top ``k`` / distinct catalog items.
+    group_cols
+        Columns of ``recommendations`` naming one list set each (e.g. a recommender, or
+        a tuning grid cell): one row of metrics per group, every group scored against
+        the same relevant users. A group that has no row is absent.
 
     Returns
     -------
     DataFrame
-        One row: ``precision_at_k``, ``recall_at_k``, ``ndcg_at_k``, ``map_at_k`` (double),
+        One row (per group, with ``group_cols`` first): ``precision_at_k``,
+        ``recall_at_k``, ``ndcg_at_k``, ``map_at_k`` (double),
         ``n_users_evaluated`` (long) and, with ``catalog``, ``catalog_coverage``. With no
         relevant rows the metrics are null.
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
-    require_columns(recommendations, [user_col, item_col, rank_col], name="recommendations")
+    group_cols = list(group_cols)
+    require_columns(
+        recommendations, [*group_cols, user_col, item_col, rank_col], name="recommendations"
+    )
     require_columns(relevant, [user_col, item_col], name="relevant")
     if catalog is not None:
         require_columns(catalog, [item_col], name="catalog")
@@ -139,20 +148,20 @@ def ranking_metrics(
     rank = sf.col(rank_col).cast("double")
     # The n-th hit of a user (in rank order) at rank r contributes precision@r = n / r.
     hits_so_far = (
-        Window.partitionBy(user_col)
+        Window.partitionBy(*group_cols, user_col)
         .orderBy(rank_col)
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
     rows = (
         recommendations.where(sf.col(rank_col) <= k)
-        .select(user_col, item_col, rank_col)
+        .select(*group_cols, user_col, item_col, rank_col)
         .join(truth, on=[user_col, item_col], how="left")
         .join(per_user_truth, on=user_col, how="left")
         .withColumn("hit", sf.coalesce(sf.col("is_hit"), sf.lit(0)))
         .withColumn("hit_number", sf.sum("hit").over(hits_so_far))
     )
     scored = sf.col("n_relevant").isNotNull() & (sf.col("hit") == 1)
-    sums = rows.agg(
+    sums = rows.groupBy(*group_cols).agg(
         sf.sum(sf.when(scored, 1.0)).alias("sum_precision"),
         sf.sum(sf.when(scored, 1.0 / sf.col("n_relevant"))).alias("sum_recall"),
         sf.sum(sf.when(scored, 1.0 / sf.log2(rank + 1.0) / ideal_dcg)).alias("sum_ndcg"),
@@ -179,7 +188,7 @@ def ranking_metrics(
                 / sf.when(sf.col("n_catalog") > 0, sf.col("n_catalog").cast("double"))
             ).alias("catalog_coverage")
         )
-    return result.select(*metrics)
+    return result.select(*group_cols, *metrics)
 
 
 def catalog_coverage(

@@ -1,70 +1,38 @@
 """The steps the dbt Python models in ``models/ml/`` call: one function per model.
 
 Each takes and returns DataFrames so that a model file stays a dozen lines (config,
-``dbt.ref``, parameters, one call here). The ALS arithmetic itself is in
-:mod:`python_jobs.als`.
+``dbt.ref``, parameters, one call here). The arithmetic lives in the modules by concern:
+:mod:`~python_jobs.splitting`, :mod:`~python_jobs.als`, :mod:`~python_jobs.tuning`,
+:mod:`~python_jobs.recommenders` and :mod:`~python_jobs.evaluation`.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
+from typing import Any
 
+import pandas as pd
 from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from python_jobs import als
-from python_jobs.columns import MOVIE_ID, RATING, USER_ID
-from python_jobs.metrics import require_columns
+from python_jobs import als, defaults, evaluation, splitting, tuning
+from python_jobs.columns import PURPOSE, RANK, SPLIT, USER_ID
+from python_jobs.metrics import regression_metrics, require_columns
+from python_jobs.recommenders import LIST_COLUMNS, RECOMMENDERS
 
-SPLIT = "split"
-SPLIT_NAMES = ("train", "validation", "test")
 MODEL_PATH = "model_path"
 MODEL_SUBDIR = "ml_models"
 REGISTRY_SCHEMA = (
-    "model_path string, rank int, reg_param double, max_iter int, seed int, "
+    "model_path string, rank int, reg_param double, max_iter int, seed int, num_blocks int, "
     "validation_rmse double, train_rmse double, train_rows bigint, validation_rows bigint, "
     "test_rows bigint, fit_seconds double, trained_at timestamp"
 )
-
-
-def split_table(
-    *, ratings: DataFrame, weights: Sequence[float] = (0.6, 0.2, 0.2), seed: int = 0
-) -> DataFrame:
-    """Label every rating with its split (train / validation / test), as the seed split.
-
-    Parameters
-    ----------
-    ratings
-        Columns ``user_id``, ``movie_id``, ``rating``.
-    weights, seed
-        As :func:`python_jobs.als.split_ratings`; exactly three weights.
-
-    Returns
-    -------
-    DataFrame
-        ``user_id``, ``movie_id``, ``rating``, ``split``.
-    """
-    if len(weights) != len(SPLIT_NAMES):
-        raise ValueError(
-            f"als_split_weights needs 3 weights (train, validation, test), got {weights}"
-        )
-    parts = als.split_ratings(ratings, weights=weights, seed=seed)
-    labelled = [
-        part.withColumn(SPLIT, sf.lit(name)) for part, name in zip(parts, SPLIT_NAMES, strict=True)
-    ]
-    return labelled[0].unionByName(labelled[1]).unionByName(labelled[2])
-
-
-def splits_from_table(splits: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """Train, validation and test ratings from a :func:`split_table` table."""
-    require_columns(splits, [USER_ID, MOVIE_ID, RATING, SPLIT], name="splits")
-    return tuple(  # type: ignore[return-value]
-        splits.where(sf.col(SPLIT) == name).select(USER_ID, MOVIE_ID, RATING)
-        for name in SPLIT_NAMES
-    )
+split_table = splitting.split_table
 
 
 def grid_search_table(
@@ -76,18 +44,17 @@ def grid_search_table(
     seed: int,
 ) -> DataFrame:
     """The seed's grid search over a split table, one printed line per finished cell."""
-    train, validation, _ = splits_from_table(splits)
+    train, validation, _ = splitting.splits_from_table(splits)
     cells = len(ranks) * len(reg_params)
     print(f"ALS grid search: {cells} fits (ranks {list(ranks)} x regParams {list(reg_params)})")
-
-    result = als.grid_search(
+    result = tuning.grid_search(
         train=train,
         validation=validation,
         ranks=ranks,
         reg_params=reg_params,
         max_iter=max_iter,
         seed=seed,
-        progress=als.print_grid_cell,
+        progress=tuning.print_grid_cell,
     )
     print(
         f"ALS grid search done in {result.seconds:.1f} s: best rank {result.best_rank}, "
@@ -111,17 +78,18 @@ def fit_best_model(
     seed: int,
     name: str = "als",
 ) -> DataFrame:
-    """Refit the grid's best cell on the training split, save it, return its registry row.
+    """Refit the grid's best cell as the grid fitted it, save it, return its registry row.
 
-    The model is saved in Spark ML's own format under the warehouse, so that
+    The refit sees the same rows in the same single partition with the same blocks and
+    seed as the grid's fit (:func:`python_jobs.tuning.als_training_set`), so it is the
+    chosen model; its RMSEs are measured on the saved model itself, not copied from the
+    grid. The model is saved in Spark ML's own format under the warehouse, so that
     :func:`load_model` (and any Spark job) can load it by the recorded path.
 
     Returns
     -------
     DataFrame
-        One row: ``model_path``, ``rank``, ``reg_param``, ``max_iter``, ``seed``,
-        ``validation_rmse``, ``train_rmse``, ``train_rows``, ``validation_rows``,
-        ``test_rows``, ``fit_seconds``, ``trained_at``.
+        One row with the columns of ``REGISTRY_SCHEMA``.
     """
     require_columns(grid, ["rank", "reg_param", "validation_rmse", "is_best"], name="grid")
     best = grid.where(sf.col("is_best")).collect()
@@ -130,16 +98,26 @@ def fit_best_model(
             f"the grid search table must have exactly one is_best row, got {len(best)}"
         )
     best_row = best[0]
-    train, _, _ = splits_from_table(splits)
+    train, validation, _ = splitting.splits_from_table(splits)
     started = time.monotonic()
     model = als.fit_als(
-        train=train,
+        train=tuning.als_training_set(train),
         rank=int(best_row["rank"]),
         reg_param=float(best_row["reg_param"]),
         max_iter=max_iter,
         seed=seed,
+        num_blocks=defaults.ALS_NUM_BLOCKS,
     )
     fit_seconds = time.monotonic() - started
+    labelled = train.withColumn(SPLIT, sf.lit("train")).unionByName(
+        validation.withColumn(SPLIT, sf.lit("validation"))
+    )
+    rmse = {
+        row[SPLIT]: row["rmse"]
+        for row in regression_metrics(
+            predictions=als.predict_known(model, labelled), group_cols=[SPLIT]
+        ).collect()
+    }
     path = model_directory(session, name=name)
     model.write().overwrite().save(path)
     counts = {row[SPLIT]: row["count"] for row in splits.groupBy(SPLIT).count().collect()}
@@ -149,15 +127,19 @@ def fit_best_model(
         float(best_row["reg_param"]),
         int(max_iter),
         int(seed),
-        float(best_row["validation_rmse"]),
-        float(best_row["train_rmse"]),
+        defaults.ALS_NUM_BLOCKS,
+        float(rmse["validation"]),
+        float(rmse["train"]),
         int(counts.get("train", 0)),
         int(counts.get("validation", 0)),
         int(counts.get("test", 0)),
         float(fit_seconds),
         datetime.now(timezone.utc).replace(tzinfo=None),
     )
-    print(f"ALS model rank {row[1]} regParam {row[2]} saved to {path}")
+    print(
+        f"ALS model rank {row[1]} regParam {row[2]} saved to {path}: validation RMSE "
+        f"{row[6]:.4f}, train RMSE {row[7]:.4f}"
+    )
     return session.createDataFrame([row], schema=REGISTRY_SCHEMA)
 
 
@@ -170,18 +152,158 @@ def load_model(registry: DataFrame) -> ALSModel:
     return ALSModel.load(rows[0][MODEL_PATH])
 
 
-def evaluation_table(*, registry: DataFrame, splits: DataFrame, top_n: int) -> DataFrame:
-    """The ALS model against the popularity baseline on the test split."""
-    train, validation, test = splits_from_table(splits)
-    return als.evaluate(
-        model=load_model(registry), train=train, validation=validation, test=test, top_n=top_n
+def als_recommendations_table(
+    *, registry: DataFrame, ratings: DataFrame, movies: DataFrame, top_n: int
+) -> DataFrame:
+    """The seed's per-user top-N unrated movies from the registered explicit ALS model."""
+    return als.recommend_top_n(
+        model=load_model(registry), ratings=ratings, movies=movies, top_n=top_n
     )
 
 
-def recommendations_table(
-    *, registry: DataFrame, ratings: DataFrame, movies: DataFrame, top_n: int
+def grid_cells(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in the order of its keys."""
+    names = list(grid)
+    for name, values in grid.items():
+        if not list(values):
+            raise ValueError(f"the {name} grid is empty")
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def recommender_tuning_table(
+    *,
+    recommender: str,
+    splits: DataFrame,
+    grid: Mapping[str, Sequence[Any]],
+    fixed: Mapping[str, Any] | None = None,
+    top_n: int,
 ) -> DataFrame:
-    """Per-user top-N unrated movies from the registered model."""
-    return als.recommend_top_n(
-        model=load_model(registry), ratings=ratings, movies=movies, top_n=top_n
+    """Fit ``recommender`` on train for every grid cell; score its validation lists.
+
+    ``grid`` maps hyperparameter names to their values (an empty grid is one cell);
+    ``fixed`` holds settings that are not tuned (e.g. the movie cap of EASE). One line
+    is printed per cell, with its validation NDCG@k.
+    """
+    lists_of = RECOMMENDERS[recommender]
+    train, validation, _ = splitting.splits_from_table(splits)
+    validation_users = validation.select(USER_ID).distinct()
+    cells = grid_cells(grid)
+    print(f"{recommender}: tuning {len(cells)} cell(s) on validation NDCG@{top_n}", flush=True)
+    frames = []
+    for cell in cells:
+        started = time.monotonic()
+        lists = lists_of(train, validation_users, {**(fixed or {}), **cell}, top_n)
+        local = lists.select(*LIST_COLUMNS).toPandas()
+        for name, value in cell.items():
+            local[name] = value
+        frames.append(local)
+        print(f"  {recommender} {cell}: lists in {time.monotonic() - started:.1f} s", flush=True)
+    session = splits.sparkSession
+    combined = session.createDataFrame(pd.concat(frames, ignore_index=True))
+    table = tuning.ranking_grid_table(
+        lists=combined,
+        relevant=validation,
+        cell_columns=list(grid),
+        k=top_n,
+        recommender=recommender,
+    )
+    for row in table.where(sf.col(tuning.IS_BEST)).collect():
+        print(
+            f"{recommender}: best {row[tuning.PARAMS]}, validation NDCG@{top_n} "
+            f"{row['ndcg_at_k']:.4f}",
+            flush=True,
+        )
+    return table
+
+
+def best_params(tuning_table: DataFrame) -> dict[str, Any]:
+    """The ``params`` of the tuning table's ``is_best`` row."""
+    rows = tuning_table.where(sf.col(tuning.IS_BEST)).select(tuning.PARAMS).collect()
+    if len(rows) != 1:
+        raise ValueError(f"a tuning table must have exactly one is_best row, got {len(rows)}")
+    return json.loads(rows[0][tuning.PARAMS])
+
+
+def recommender_lists_table(
+    *,
+    recommender: str,
+    splits: DataFrame,
+    ratings: DataFrame,
+    tuning_table: DataFrame,
+    fixed: Mapping[str, Any] | None = None,
+    top_n: int,
+    evaluation_depth: int | None = None,
+) -> DataFrame:
+    """The tuned recommender's evaluation lists and served lists, by ``purpose``.
+
+    ``evaluation``: fitted on train + validation, a list of ``max(top_n,
+    evaluation_depth)`` movies for every user with a test rating (deep enough for the
+    metric curves). ``serving``: fitted on every validated rating (``ratings``), a list of
+    ``top_n`` for every user. Both exclude the movies of the fit.
+    """
+    lists_of = RECOMMENDERS[recommender]
+    params = {**(fixed or {}), **best_params(tuning_table)}
+    train, validation, test = splitting.splits_from_table(splits)
+    ratings = splitting.ids_and_rating(ratings)
+    purposes = {
+        "evaluation": lists_of(
+            train.unionByName(validation), test, params, max(top_n, evaluation_depth or top_n)
+        ),
+        "serving": lists_of(ratings, ratings, params, top_n),
+    }
+    frames = [
+        lists.select(sf.lit(purpose).alias(PURPOSE), *LIST_COLUMNS)
+        for purpose, lists in purposes.items()
+    ]
+    return (
+        frames[0]
+        .unionByName(frames[1])
+        .select(PURPOSE, USER_ID, sf.col(RANK).cast("int").alias(RANK), "movie_id", "score")
+    )
+
+
+def recommender_evaluation_table(
+    *,
+    splits: DataFrame,
+    registry: DataFrame,
+    recommender_lists: Mapping[str, DataFrame],
+    selection: DataFrame,
+    top_n: int,
+) -> DataFrame:
+    """Every recommender on the test split (:func:`python_jobs.evaluation.evaluation_table`).
+
+    The ALS seed's row carries the registered model's rank and regParam as its params.
+    """
+    cell = registry.select("rank", "reg_param").first()
+    explicit = splits.sparkSession.createDataFrame(
+        [(evaluation.EXPLICIT_ALS, json.dumps({"rank": cell[0], "reg_param": cell[1]}))],
+        "recommender string, params string",
+    ).select(
+        "recommender",
+        "params",
+        sf.lit(None).cast("double").alias("validation_ndcg_at_k"),
+        sf.lit(False).alias("is_served"),
+    )
+    return evaluation.evaluation_table(
+        splits=splits,
+        als_model=load_model(registry),
+        recommender_lists=recommender_lists,
+        selection=selection.select(*explicit.columns).unionByName(explicit),
+        top_n=top_n,
+    )
+
+
+def metric_curves_table(
+    *,
+    splits: DataFrame,
+    registry: DataFrame,
+    recommender_lists: Mapping[str, DataFrame],
+    max_k: int,
+) -> DataFrame:
+    """Every recommender's test metrics at k = 1..max_k (:func:`evaluation.metric_curves`)."""
+    return evaluation.metric_curves(
+        splits=splits,
+        als_model=load_model(registry),
+        recommender_lists=recommender_lists,
+        max_k=max_k,
     )

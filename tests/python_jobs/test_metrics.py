@@ -11,13 +11,7 @@ from pyspark.sql import functions as sf
 
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, USER_ID
 from python_jobs.metrics import catalog_coverage, ranking_metrics, regression_metrics
-from python_jobs.spark import build_spark_session
-
-
-@pytest.fixture(scope="session")
-def spark():
-    return build_spark_session(master="local[2]", shuffle_partitions=4)
-
+from tests.reference import reference_ranking
 
 # user -> ranked recommendations (rank 1 first); user 4 has no list, user 5 no test movie.
 RECOMMENDED = {
@@ -33,28 +27,6 @@ RELEVANT = {
     4: {10},
 }
 CATALOG = [10, 11, 12, 13, 14, 20, 21, 30, 31, 32, 33, 34, 35, 50, 60, 61]
-
-
-def reference_ranking(recommended, relevant, k):
-    """Textbook definitions, one user at a time."""
-    precision, recall, ndcg, ap = [], [], [], []
-    for user, truth in relevant.items():
-        top = recommended.get(user, [])[:k]
-        hits = [1 if movie in truth else 0 for movie in top]
-        precision.append(sum(hits) / k)
-        recall.append(sum(hits) / len(truth))
-        dcg = sum(h / math.log2(i + 2) for i, h in enumerate(hits))
-        idcg = sum(1 / math.log2(i + 2) for i in range(min(len(truth), k)))
-        ndcg.append(dcg / idcg)
-        precisions_at_hits = [sum(hits[: i + 1]) / (i + 1) for i, h in enumerate(hits) if h]
-        ap.append(sum(precisions_at_hits) / min(len(truth), k))
-    return {
-        "precision_at_k": float(np.mean(precision)),
-        "recall_at_k": float(np.mean(recall)),
-        "ndcg_at_k": float(np.mean(ndcg)),
-        "map_at_k": float(np.mean(ap)),
-        "n_users_evaluated": len(relevant),
-    }
 
 
 def _frames(spark):
@@ -126,6 +98,22 @@ def test_coverage_inline_and_standalone_agree_with_hand_count(spark):
     alone = catalog_coverage(recommendations=recs, catalog=catalog, k=2).first()
     assert inline["catalog_coverage"] == pytest.approx(6 / 16)
     assert alone["catalog_coverage"] == pytest.approx(6 / 16)
+
+
+def test_grouped_metrics_equal_each_group_scored_alone(spark):
+    recs, truth = _frames(spark)
+    shifted = recs.withColumn(RANK, sf.col(RANK) + sf.lit(1))  # every list one rank lower
+    both = recs.withColumn("cell", sf.lit("a")).unionByName(shifted.withColumn("cell", sf.lit("b")))
+    grouped = {
+        r["cell"]: r.asDict()
+        for r in ranking_metrics(
+            recommendations=both, relevant=truth, k=3, group_cols=["cell"]
+        ).collect()
+    }
+    for cell, frame in (("a", recs), ("b", shifted)):
+        alone = ranking_metrics(recommendations=frame, relevant=truth, k=3).first().asDict()
+        assert grouped[cell] == pytest.approx({"cell": cell, **alone}, rel=1e-12)
+    assert grouped["a"]["ndcg_at_k"] != grouped["b"]["ndcg_at_k"]
 
 
 def test_regression_metrics_match_numpy(spark):

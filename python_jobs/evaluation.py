@@ -1,0 +1,161 @@
+"""One evaluation table: every recommender scored on the test split, the same way.
+
+Protocol (per :mod:`python_jobs.splitting`): each ranking recommender is tuned on the
+validation split, refitted on train + validation, and gives every user with a test rating
+a list of ``k`` movies they did not rate in train or validation; the relevant movies are
+the user's test movies, whatever their rating. The metrics are those of
+:mod:`python_jobs.metrics`, as Microsoft Recommenders and Spark's ``RankingMetrics``
+define them. The ALS seed's explicit model is scored as the seed fitted it (on train
+only), with its rating errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pyspark.ml.recommendation import ALSModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as sf
+
+from python_jobs import als
+from python_jobs.columns import MOVIE_ID, PURPOSE, RANK, RECOMMENDER, USER_ID
+from python_jobs.metrics import RANKING_METRIC_COLUMNS, ranking_metrics, regression_metrics
+from python_jobs.ranking import check_positive_int
+from python_jobs.splitting import splits_from_table
+
+EVALUATION_COLUMNS = (
+    "recommender",
+    "rmse",
+    "mae",
+    "precision_at_k",
+    "recall_at_k",
+    "ndcg_at_k",
+    "map_at_k",
+    "catalog_coverage",
+    "k",
+    "n_users_evaluated",
+    "params",
+    "validation_ndcg_at_k",
+    "is_served",
+)
+EXPLICIT_ALS = "als"
+
+
+def evaluation_table(
+    *,
+    splits: DataFrame,
+    als_model: ALSModel,
+    recommender_lists: Mapping[str, DataFrame],
+    selection: DataFrame,
+    top_n: int,
+) -> DataFrame:
+    """Score every recommender on the test split.
+
+    Parameters
+    ----------
+    splits
+        The split table (``user_id``, ``movie_id``, ``rating``, ``split``).
+    als_model
+        The ALS seed's explicit model (fitted on train): its test lists and rating errors.
+    recommender_lists
+        Recommender name -> its lists table (``purpose``, ``user_id``, ``movie_id``,
+        RANK); the ``evaluation`` rows are scored.
+    selection
+        ``recommender``, ``params``, ``validation_ndcg_at_k``, ``is_served``: the tuned
+        recommenders' chosen cells (the explicit ALS row gets its grid's cell elsewhere).
+    top_n
+        ``k`` of the metrics.
+
+    Returns
+    -------
+    DataFrame
+        One row per recommender with the columns of ``EVALUATION_COLUMNS``. Rating
+        errors (``rmse``, ``mae``) are null for recommenders that predict no rating.
+    """
+    check_positive_int(top_n, name="top_n")
+    lists, relevant, seen = _test_lists(splits, als_model, recommender_lists, depth=top_n)
+    ranking = ranking_metrics(
+        recommendations=lists,
+        relevant=relevant,
+        k=top_n,
+        catalog=seen.select(MOVIE_ID),
+        group_cols=[RECOMMENDER],
+    )
+    _, _, test = splits_from_table(splits)
+    errors = regression_metrics(predictions=als_model.transform(test)).select(
+        sf.lit(EXPLICIT_ALS).alias(RECOMMENDER), "rmse", "mae"
+    )
+    chosen = selection.select(RECOMMENDER, "params", "validation_ndcg_at_k", "is_served")
+    return (
+        ranking.join(errors, on=RECOMMENDER, how="left")
+        .join(chosen, on=RECOMMENDER, how="left")
+        .select(
+            RECOMMENDER,
+            "rmse",
+            "mae",
+            *RANKING_METRIC_COLUMNS[:-1],
+            "catalog_coverage",
+            sf.lit(top_n).alias("k"),
+            "n_users_evaluated",
+            "params",
+            "validation_ndcg_at_k",
+            sf.coalesce(sf.col("is_served"), sf.lit(False)).alias("is_served"),
+        )
+    )
+
+
+def metric_curves(
+    *,
+    splits: DataFrame,
+    als_model: ALSModel,
+    recommender_lists: Mapping[str, DataFrame],
+    max_k: int,
+) -> DataFrame:
+    """Precision, recall, NDCG and MAP at every k from 1 to ``max_k``, per recommender.
+
+    The same lists and protocol as :func:`evaluation_table`; the lists must be at least
+    ``max_k`` deep for the curves to mean what they say.
+
+    Returns
+    -------
+    DataFrame
+        ``recommender``, ``k`` and the ranking metrics at that k.
+    """
+    check_positive_int(max_k, name="max_k")
+    lists, relevant, _ = _test_lists(splits, als_model, recommender_lists, depth=max_k)
+    lists = lists.cache()
+    curves = [
+        ranking_metrics(
+            recommendations=lists, relevant=relevant, k=k, group_cols=[RECOMMENDER]
+        ).select(RECOMMENDER, sf.lit(k).alias("k"), *RANKING_METRIC_COLUMNS[:-1])
+        for k in range(1, max_k + 1)
+    ]
+    table = curves[0]
+    for curve in curves[1:]:
+        table = table.unionByName(curve)
+    return table
+
+
+def _test_lists(
+    splits: DataFrame,
+    als_model: ALSModel,
+    recommender_lists: Mapping[str, DataFrame],
+    *,
+    depth: int,
+) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Every recommender's test lists (``recommender``, ``user_id``, ``movie_id``, RANK),
+    the relevant test pairs, and the train + validation ratings the lists exclude."""
+    train, validation, test = splits_from_table(splits)
+    seen = train.unionByName(validation)
+    relevant = test.select(USER_ID, MOVIE_ID)
+    test_users = relevant.select(USER_ID).distinct()
+    lists = als.als_top_n(
+        model=als_model, users=test_users, exclude=seen.select(USER_ID, MOVIE_ID), top_n=depth
+    ).select(sf.lit(EXPLICIT_ALS).alias(RECOMMENDER), USER_ID, MOVIE_ID, RANK)
+    for name, table in recommender_lists.items():
+        lists = lists.unionByName(
+            table.where(sf.col(PURPOSE) == "evaluation").select(
+                sf.lit(name).alias(RECOMMENDER), USER_ID, MOVIE_ID, RANK
+            )
+        )
+    return lists, relevant, seen

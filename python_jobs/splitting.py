@@ -1,0 +1,172 @@
+"""Train / validation / test splits of the ratings, under two protocols.
+
+* ``seed``: the ALS seed's ``randomSplit([0.6, 0.2, 0.2], seed=0)``, which reproduces its
+  split sizes and RMSE figures.
+* ``stratified``: the protocol Microsoft Recommenders publishes its MovieLens benchmarks
+  under: every user's ratings are shuffled (seeded) and the first ``round(share * n)`` go
+  to training, the rest to test; validation is carved out of the training part the same
+  way, so tuning never sees a test rating.
+
+Both label every rating with ``split`` = train, validation or test (:func:`split_table`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as sf
+
+from python_jobs import defaults
+from python_jobs.columns import MOVIE_ID, RATING, SPLIT, USER_ID
+from python_jobs.metrics import require_columns
+
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+def ids_and_rating(frame: DataFrame) -> DataFrame:
+    """``user_id`` int, ``movie_id`` int, ``rating`` double, nothing else."""
+    return frame.select(
+        sf.col(USER_ID).cast("int").alias(USER_ID),
+        sf.col(MOVIE_ID).cast("int").alias(MOVIE_ID),
+        sf.col(RATING).cast("double").alias(RATING),
+    )
+
+
+def check_seed(seed: object, *, name: str = "seed") -> None:
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"{name} must be an int, got {seed!r}")
+
+
+def random_split(
+    ratings: DataFrame,
+    *,
+    weights: Sequence[float] = defaults.SEED_SPLIT_WEIGHTS,
+    seed: int = defaults.SEED,
+) -> tuple[DataFrame, ...]:
+    """Split ratings reproducibly, exactly as the seed's ``randomSplit`` did.
+
+    Spark's ``randomSplit`` sorts the rows of each partition and then samples each
+    partition with ``seed + partition index``, so its result depends on partitioning.
+    The seed read one CSV file, i.e. one partition; coalescing to one partition first
+    makes the split a function of the row set alone (any input partitioning or order
+    gives the same split), which reproduces the seed's split sizes. The price is one task
+    for the sort-and-sample step: fine for millions of ratings, a bottleneck for billions.
+
+    Parameters
+    ----------
+    ratings
+        Columns ``user_id``, ``movie_id``, ``rating``; other columns are dropped.
+    weights
+        Relative split sizes (normalised by Spark), at least two, all positive.
+    seed
+        Sampling seed.
+
+    Returns
+    -------
+    tuple of DataFrame
+        One DataFrame per weight, e.g. ``train, validation, test``; not cached.
+    """
+    require_columns(ratings, [USER_ID, MOVIE_ID, RATING], name="ratings")
+    weights = [float(w) for w in weights]
+    if len(weights) < 2 or any(not math.isfinite(w) or w <= 0 for w in weights):
+        raise ValueError(f"weights must be >= 2 positive numbers, got {weights}")
+    check_seed(seed)
+    return tuple(ids_and_rating(ratings).coalesce(1).randomSplit(weights, seed=seed))
+
+
+def stratified_split_table(
+    ratings: DataFrame,
+    *,
+    train_share: float = defaults.STRATIFIED_TRAIN_SHARE,
+    seed: int = defaults.STRATIFIED_SEED,
+) -> DataFrame:
+    """Label each user's ratings train / validation / test, per user, seeded.
+
+    Each user's ratings are put in a seeded pseudo-random order (``xxhash64(seed,
+    user_id, movie_id)``, ties by movie id), so the split depends on the rating set and
+    the seed alone, not on partitioning. Of a user's ``n`` ratings the first
+    ``n_fit = round(train_share * n)`` are the training part and the rest is test; of
+    the training part the first ``round(train_share * n_fit)`` are train and the rest
+    validation. ``round`` is half-to-even, Python's ``round`` (as in Microsoft
+    Recommenders' ``python_stratified_split``). A user with one rating keeps it in train.
+
+    Parameters
+    ----------
+    ratings
+        Columns ``user_id``, ``movie_id``, ``rating``; one row per (user, movie).
+    train_share
+        Share of each user's ratings used for training, strictly between 0 and 1.
+    seed
+        The shuffle's seed.
+
+    Returns
+    -------
+    DataFrame
+        ``user_id``, ``movie_id``, ``rating``, ``split``.
+    """
+    require_columns(ratings, [USER_ID, MOVIE_ID, RATING], name="ratings")
+    if (
+        not isinstance(train_share, (int, float))
+        or isinstance(train_share, bool)
+        or not 0 < train_share < 1
+    ):
+        raise ValueError(f"train_share must be a number in (0, 1), got {train_share!r}")
+    check_seed(seed)
+    share = sf.lit(float(train_share))
+    user = Window.partitionBy(USER_ID)
+    order = user.orderBy(sf.xxhash64(sf.lit(seed), USER_ID, MOVIE_ID), MOVIE_ID)
+    n_fit = sf.bround(share * sf.count(sf.lit(1)).over(user), 0)
+    return (
+        ids_and_rating(ratings)
+        .withColumn("position", sf.row_number().over(order))
+        .withColumn("n_fit", n_fit)
+        .select(
+            USER_ID,
+            MOVIE_ID,
+            RATING,
+            sf.when(sf.col("position") <= sf.bround(share * sf.col("n_fit"), 0), "train")
+            .when(sf.col("position") <= sf.col("n_fit"), "validation")
+            .otherwise("test")
+            .alias(SPLIT),
+        )
+    )
+
+
+def split_table(
+    *,
+    ratings: DataFrame,
+    protocol: str = defaults.EVALUATION_PROTOCOL,
+    weights: Sequence[float] = defaults.SEED_SPLIT_WEIGHTS,
+    seed: int = defaults.SEED,
+    train_share: float = defaults.STRATIFIED_TRAIN_SHARE,
+    stratified_seed: int = defaults.STRATIFIED_SEED,
+) -> DataFrame:
+    """Every rating with its ``split`` under ``protocol`` (``stratified`` or ``seed``).
+
+    ``weights`` and ``seed`` apply to the seed protocol (exactly three weights),
+    ``train_share`` and ``stratified_seed`` to the stratified one.
+    """
+    if protocol == "stratified":
+        return stratified_split_table(ratings, train_share=train_share, seed=stratified_seed)
+    if protocol != "seed":
+        raise ValueError(f"protocol must be one of {defaults.PROTOCOLS}, got {protocol!r}")
+    if len(weights) != len(SPLIT_NAMES):
+        raise ValueError(
+            f"als_split_weights needs 3 weights (train, validation, test), got {weights}"
+        )
+    parts = random_split(ratings, weights=weights, seed=seed)
+    labelled = [
+        part.withColumn(SPLIT, sf.lit(name)) for part, name in zip(parts, SPLIT_NAMES, strict=True)
+    ]
+    return labelled[0].unionByName(labelled[1]).unionByName(labelled[2])
+
+
+def splits_from_table(splits: DataFrame) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """Train, validation and test ratings from a :func:`split_table` table."""
+    require_columns(splits, [USER_ID, MOVIE_ID, RATING, SPLIT], name="splits")
+    return tuple(  # type: ignore[return-value]
+        splits.where(sf.col(SPLIT) == name).select(USER_ID, MOVIE_ID, RATING)
+        for name in SPLIT_NAMES
+    )

@@ -1,0 +1,68 @@
+"""python_jobs.evaluation: one table, every recommender scored the same way on test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as sf
+
+from python_jobs.als import fit_als
+from python_jobs.columns import PURPOSE, SPLIT, USER_ID
+from python_jobs.evaluation import EVALUATION_COLUMNS, evaluation_table
+from python_jobs.recommenders import popularity_lists
+from tests.python_jobs.ratings import SCHEMA, numpy_predictions, rmse
+
+
+def test_popularity_by_hand_and_als_errors_by_numpy(spark):
+    train_rows = [(1, 10, 4.0), (2, 10, 3.0), (3, 10, 5.0), (1, 11, 2.0), (2, 11, 4.0)]
+    train_rows += [(3, 12, 3.0), (4, 13, 4.0), (4, 10, 2.0), (4, 11, 3.0)]
+    validation_rows = [(1, 12, 3.0)]
+    test_rows = [(1, 13, 5.0), (2, 12, 1.0), (3, 13, 4.0)]
+    splits = spark.createDataFrame(
+        [(*r, "train") for r in train_rows]
+        + [(*r, "validation") for r in validation_rows]
+        + [(*r, "test") for r in test_rows],
+        f"{SCHEMA}, {SPLIT} string",
+    )
+    train = spark.createDataFrame(train_rows, SCHEMA)
+    test = spark.createDataFrame(test_rows, SCHEMA)
+    fit = spark.createDataFrame(train_rows + validation_rows, SCHEMA)
+    model = fit_als(train=train, rank=2, reg_param=0.1, max_iter=5, num_blocks=1)
+    popular = popularity_lists(fit, test.select(USER_ID), {}, 2).withColumn(
+        PURPOSE, sf.lit("evaluation")
+    )
+    selection = spark.createDataFrame(
+        [("popularity", "{}", 0.25, True)],
+        "recommender string, params string, validation_ndcg_at_k double, is_served boolean",
+    )
+    frame = evaluation_table(
+        splits=splits,
+        als_model=model,
+        recommender_lists={"popularity": popular},
+        selection=selection,
+        top_n=2,
+    )
+    assert tuple(frame.columns) == EVALUATION_COLUMNS
+    table = {r["recommender"]: r for r in frame.collect()}
+    assert set(table) == {"als", "popularity"}
+    pop = table["popularity"]
+    # Popularity in train + validation: 10 (4), 11 (3), 12 (2), 13 (1).
+    # u1 excludes 10,11,12 -> [13], hit@1; u2 excludes 10,11 -> [12, 13], hit@1;
+    # u3 excludes 10,12 -> [11, 13], hit@2.
+    assert pop["rmse"] is None and pop["mae"] is None
+    assert pop["precision_at_k"] == pytest.approx(0.5)
+    assert pop["recall_at_k"] == pytest.approx(1.0)
+    assert pop["ndcg_at_k"] == pytest.approx((1 + 1 + 1 / math.log2(3)) / 3)
+    assert pop["map_at_k"] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert pop["catalog_coverage"] == pytest.approx(3 / 4)
+    assert (pop["k"], pop["n_users_evaluated"]) == (2, 3)
+    assert (pop["params"], pop["validation_ndcg_at_k"], pop["is_served"]) == ("{}", 0.25, True)
+
+    als = table["als"]
+    pairs = numpy_predictions(model, test)
+    assert als["rmse"] == pytest.approx(rmse(pairs), rel=1e-5)
+    assert als["mae"] == pytest.approx(float(np.mean(np.abs(pairs[:, 0] - pairs[:, 1]))), rel=1e-5)
+    assert als["n_users_evaluated"] == 3
+    assert als["is_served"] is False
