@@ -1,6 +1,6 @@
 """Our ALS grid search on the seed's data and settings, timed like ``seed_als.py``.
 
-Reads a ml-latest-style ``ratings.csv``, splits it with :func:`split_ratings`, runs
+Reads a ml-latest-style ``ratings.csv``, splits it with :func:`random_split`, runs
 :func:`grid_search` over the seed's grid (ranks 6-12 x regParams 0.05-0.8, maxIter 10,
 seed 0) and the test RMSE of the best model, printing one ``OURS ...`` summary line.
 Driver memory 4g, like the seed benchmark.
@@ -8,7 +8,7 @@ Driver memory 4g, like the seed benchmark.
 Usage::
 
     python benchmarks/bench_als.py ../shared/data/ml-latest-small/ratings.csv \
-        [--num-blocks 1] [--parallelism 2] [--evaluate]
+        [--num-blocks 1] [--parallelism 2]
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyspark.sql import functions as sf  # noqa: E402
 
-from python_jobs.als import evaluate, grid_search, print_grid_cell, split_ratings  # noqa: E402
 from python_jobs.columns import MOVIE_ID, RATING, USER_ID  # noqa: E402
 from python_jobs.metrics import regression_metrics  # noqa: E402
 from python_jobs.spark import build_spark_session  # noqa: E402
+from python_jobs.splitting import random_split  # noqa: E402
+from python_jobs.tuning import grid_search, print_grid_cell  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +34,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("ratings_csv")
     parser.add_argument("--num-blocks", type=int, default=1)
     parser.add_argument("--parallelism", type=int, default=2)
-    parser.add_argument("--evaluate", action="store_true", help="also print evaluate()")
     args = parser.parse_args(argv)
 
     started = time.time()
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         sf.col("movieId").cast("int").alias(MOVIE_ID),
         sf.col("rating").cast("double").alias(RATING),
     )
-    train, validation, test = split_ratings(ratings)
+    train, validation, test = random_split(ratings)
     print(f"split sizes: {train.count()}, {validation.count()}, {test.count()}", flush=True)
 
     result = grid_search(
@@ -65,12 +65,6 @@ def main(argv: list[str] | None = None) -> None:
         f"train_rmse={result.best_train_rmse:.6f} test_rmse={test_rmse:.6f}",
         flush=True,
     )
-    if args.evaluate:
-        eval_started = time.time()
-        evaluate(model=result.best_model, train=train, validation=validation, test=test).show(
-            truncate=False
-        )
-        print(f"evaluate seconds: {time.time() - eval_started:.2f}")
     spark.stop()
     print(f"OURS wall_seconds={time.time() - started:.2f}")
 

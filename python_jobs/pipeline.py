@@ -206,6 +206,7 @@ def recommender_tuning_table(
         cell_columns=list(grid),
         k=top_n,
         recommender=recommender,
+        fixed=fixed,
     )
     for row in table.where(sf.col(tuning.IS_BEST)).collect():
         print(

@@ -26,18 +26,16 @@ if __package__ in (None, ""):  # run as a script (spark-submit python_jobs/train
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+from pyspark.sql import functions as sf  # noqa: E402
 
-from python_jobs.als import (  # noqa: E402
-    SEED_RANKS,
-    SEED_REG_PARAMS,
-    evaluate,
-    grid_search,
-    print_grid_cell,
-    recommend_top_n,
-    split_ratings,
-)
-from python_jobs.columns import MOVIE_ID, USER_ID  # noqa: E402
+from python_jobs import defaults  # noqa: E402
+from python_jobs.als import recommend_top_n  # noqa: E402
+from python_jobs.columns import MOVIE_ID, PURPOSE, SPLIT, USER_ID  # noqa: E402
+from python_jobs.evaluation import evaluation_table  # noqa: E402
+from python_jobs.recommenders import popularity_lists  # noqa: E402
 from python_jobs.spark import build_spark_session  # noqa: E402
+from python_jobs.splitting import SPLIT_NAMES, random_split  # noqa: E402
+from python_jobs.tuning import grid_search, print_grid_cell  # noqa: E402
 
 MOVIELENS_NAMES = {"userId": USER_ID, "movieId": MOVIE_ID}
 
@@ -68,13 +66,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ratings", required=True, help="CSV, parquet path or table")
     parser.add_argument("--movies", required=True, help="CSV, parquet path or table")
     parser.add_argument("--output-dir", required=True, help="parquet tables go here")
-    parser.add_argument("--ranks", type=_ints, default=list(SEED_RANKS))
-    parser.add_argument("--reg-params", type=_floats, default=list(SEED_REG_PARAMS))
-    parser.add_argument("--max-iter", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--top-n", type=int, default=10)
+    parser.add_argument("--ranks", type=_ints, default=list(defaults.ALS_RANKS))
+    parser.add_argument("--reg-params", type=_floats, default=list(defaults.ALS_REG_PARAMS))
+    parser.add_argument("--max-iter", type=int, default=defaults.ALS_MAX_ITER)
+    parser.add_argument("--seed", type=int, default=defaults.SEED)
+    parser.add_argument("--top-n", type=int, default=defaults.TOP_N)
     parser.add_argument("--parallelism", type=int, default=2, help="fits in flight")
-    parser.add_argument("--num-blocks", type=int, default=1, help="ALS user/item blocks")
+    parser.add_argument(
+        "--num-blocks", type=int, default=defaults.ALS_NUM_BLOCKS, help="ALS user/item blocks"
+    )
     parser.add_argument("--checkpoint-dir", help="sets spark.checkpoint.dir")
     return parser.parse_args(argv)
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     movies = read_table(spark, args.movies)
     out = Path(args.output_dir)
 
-    train, validation, test = (part.cache() for part in split_ratings(ratings, seed=args.seed))
+    train, validation, test = (part.cache() for part in random_split(ratings, seed=args.seed))
     sizes = [("train", train.count()), ("validation", validation.count()), ("test", test.count())]
     print("split sizes: " + ", ".join(f"{name} {n}" for name, n in sizes), flush=True)
     spark.createDataFrame(sizes, "split string, n_ratings long").write.mode("overwrite").parquet(
@@ -111,8 +111,22 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     result.table.write.mode("overwrite").parquet(str(out / "als_grid"))
-    evaluation = evaluate(
-        model=result.best_model, train=train, validation=validation, test=test, top_n=args.top_n
+    splits = (
+        train.withColumn(SPLIT, sf.lit(SPLIT_NAMES[0]))
+        .unionByName(validation.withColumn(SPLIT, sf.lit(SPLIT_NAMES[1])))
+        .unionByName(test.withColumn(SPLIT, sf.lit(SPLIT_NAMES[2])))
+    )
+    popular = popularity_lists(
+        train.unionByName(validation), test.select(USER_ID), {}, args.top_n
+    ).withColumn(PURPOSE, sf.lit("evaluation"))
+    evaluation = evaluation_table(
+        splits=splits,
+        als_model=result.best_model,
+        recommender_lists={"popularity": popular},
+        selection=spark.createDataFrame(
+            [], "recommender string, params string, validation_ndcg_at_k double, is_served boolean"
+        ),
+        top_n=args.top_n,
     )
     evaluation.write.mode("overwrite").parquet(str(out / "als_evaluation"))
     spark.read.parquet(str(out / "als_evaluation")).show(truncate=False)

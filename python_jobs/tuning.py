@@ -14,7 +14,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -250,6 +250,7 @@ def ranking_grid_table(
     cell_columns: Sequence[str],
     k: int,
     recommender: str,
+    fixed: Mapping[str, Any] | None = None,
 ) -> DataFrame:
     """Validation metrics of every grid cell's lists; the highest NDCG@k is ``is_best``.
 
@@ -266,11 +267,13 @@ def ranking_grid_table(
         Cut-off of the metrics.
     recommender
         The recommender's name, written in every row.
+    fixed
+        Settings every cell shares (not tuned); written into ``params`` with the cell's.
 
     Returns
     -------
     DataFrame
-        ``recommender``, the cell columns, ``params`` (the cell as JSON), the ranking
+        ``recommender``, the cell columns, ``params`` (``fixed`` and the cell as JSON), the ranking
         metrics of :func:`python_jobs.metrics.ranking_metrics`, ``k`` and ``is_best``
         (exactly one true: the highest validation ``ndcg_at_k``, ties to the first cell
         in the order of the cell columns).
@@ -291,7 +294,9 @@ def ranking_grid_table(
         {
             RECOMMENDER: recommender,
             **{column: metrics[column] for column in cell_columns},
-            PARAMS: [json.dumps(_plain(cell), sort_keys=True) for cell in cells],
+            PARAMS: [
+                json.dumps(_plain({**(fixed or {}), **cell}), sort_keys=True) for cell in cells
+            ],
             **{column: metrics[column] for column in RANKING_METRIC_COLUMNS},
             "k": k,
             IS_BEST: [i == best for i in range(len(metrics))],

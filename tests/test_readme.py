@@ -84,7 +84,7 @@ def test_readme_spark_sql_reads_the_same_warehouse(demo_build: DbtRun) -> None:
     assert [line[1] for line in lines] == list(expected["similar_movie_title"])
 
 
-@pytest.mark.parametrize("selector", ["item_similarity", "als", "staging"])
+@pytest.mark.parametrize("selector", ["item_similarity", "recommenders", "staging"])
 def test_readme_selectors_exist_and_select_their_path(selector: str, tmp_path: Path) -> None:
     assert f"--selector {selector}" in README
     completed = subprocess.run(
@@ -97,7 +97,14 @@ def test_readme_selectors_exist_and_select_their_path(selector: str, tmp_path: P
     models = {line.rsplit(".", 1)[-1] for line in completed.stdout.split()}
     expected = {
         "item_similarity": {"stg_movielens__ratings", "int_movie_pairs", "fct_similar_movies"},
-        "als": {"ml_rating_splits", "ml_als_grid_search", "ml_user_recommendations"},
+        "recommenders": {
+            "ml_rating_splits",
+            "ml_als_grid_search",
+            "ml_item_knn_recommendations",
+            "ml_ease_recommendations",
+            "ml_recommender_evaluation",
+            "ml_user_recommendations",
+        },
         "staging": {"stg_movielens__ratings", "stg_movielens__movies"},
     }[selector]
     assert expected <= models, models

@@ -4,7 +4,6 @@ from python_jobs import pipeline
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return pipeline.grid_search_table(
         splits=dbt.ref("ml_rating_splits"),
         ranks=dbt.config.get("ranks"),

@@ -4,7 +4,6 @@ from python_jobs import pipeline
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     return pipeline.fit_best_model(
         session=session,
         splits=dbt.ref("ml_rating_splits"),

@@ -1,8 +1,10 @@
-"""The ALS seed, end to end through `dbt build` on ml-latest-small, against its figures.
+"""The ALS seed, end to end through `dbt build` on ml-latest-small under the seed's
+protocol (`evaluation_protocol: seed`), against its figures.
 
 Published by the seed: split 60435 / 20052 / 20349, best validation RMSE about 0.895 (0.89
-in the text), test RMSE 0.896. Recommendations are recomputed here with numpy from the
-factors the saved model holds, so ranking and exclusion are checked independently.
+in the text), test RMSE 0.896. The seed's recommendations (`ml_als_recommendations`) are
+recomputed here with numpy from the factors the saved model holds, so ranking and exclusion
+are checked independently.
 """
 
 from __future__ import annotations
@@ -41,14 +43,44 @@ def test_grid_search_reproduces_the_seed_rmse(ml_latest_small_build: DbtRun) -> 
     assert best["validation_rmse"].iloc[0] == grid["validation_rmse"].min()
     assert best["validation_rmse"].iloc[0] == pytest.approx(0.895, abs=0.005)
 
-    evaluation = ml_latest_small_build.read_table("ml_als_evaluation").set_index("recommender")
+    evaluation = ml_latest_small_build.read_table("ml_recommender_evaluation").set_index(
+        "recommender"
+    )
     assert evaluation.loc["als", "rmse"] == pytest.approx(0.896, abs=0.005)
     assert evaluation.loc["als", "mae"] < evaluation.loc["als", "rmse"]
 
 
+def test_saved_model_is_the_grids_winner(ml_latest_small_build: DbtRun) -> None:
+    """The saved model is the chosen fit itself: its own RMSEs, recomputed here from its
+    saved factors, equal the grid's figures for the best cell."""
+    grid = ml_latest_small_build.read_table("ml_als_grid_search")
+    best = grid[grid["is_best"]].iloc[0]
+    registry = ml_latest_small_build.read_table("ml_als_model").iloc[0]
+    assert (registry["rank"], registry["reg_param"]) == (best["rank"], best["reg_param"])
+    users = factors(registry.model_path, "userFactors")
+    items = factors(registry.model_path, "itemFactors")
+    splits = ml_latest_small_build.read_table("ml_rating_splits")
+    for split, column in (("validation", "validation_rmse"), ("train", "train_rmse")):
+        part = splits[
+            (splits["split"] == split)
+            & splits["user_id"].isin(users.index)
+            & splits["movie_id"].isin(items.index)
+        ]
+        predicted = np.einsum(
+            "ij,ij->i",
+            np.stack(users.loc[part["user_id"]].to_numpy()),
+            np.stack(items.loc[part["movie_id"]].to_numpy()),
+        )
+        rmse = float(np.sqrt(np.mean((part["rating"].to_numpy() - predicted) ** 2)))
+        assert registry[column] == pytest.approx(rmse, rel=1e-5), column
+        assert registry[column] == pytest.approx(best[column], rel=1e-9), column
+
+
 def test_evaluation_shows_popularity_ranks_better(ml_latest_small_build: DbtRun) -> None:
-    evaluation = ml_latest_small_build.read_table("ml_als_evaluation").set_index("recommender")
-    assert set(evaluation.index) == {"als", "popularity"}
+    evaluation = ml_latest_small_build.read_table("ml_recommender_evaluation").set_index(
+        "recommender"
+    )
+    assert set(evaluation.index) == {"als", "popularity", "item_knn", "ease", "implicit_als"}
     assert (evaluation["k"] == TOP_N).all()
     assert np.isnan(evaluation.loc["popularity", "rmse"])
     # Explicit-rating ALS ranks worse than popularity on MovieLens; the table must show it.
@@ -78,7 +110,7 @@ def test_recommendations_are_the_top_unrated_movies_by_model_factors(
     rated = ratings.groupby("userId")["movieId"].apply(set)
     titles = pd.read_csv(ml_latest_small / "movies.csv").set_index("movieId")["title"]
 
-    recommendations = ml_latest_small_build.read_table("ml_user_recommendations")
+    recommendations = ml_latest_small_build.read_table("ml_als_recommendations")
     assert recommendations["user_id"].nunique() == ratings["userId"].nunique() == 610
     assert recommendations.groupby("user_id").size().eq(TOP_N).all()
     assert np.isfinite(recommendations["prediction"]).all()

@@ -1,11 +1,10 @@
-"""Per-user top-N recommendations of movies the user has not rated."""
+"""The ALS seed's recommendations: every user's top-N unrated movies by predicted rating."""
 
 from python_jobs import pipeline
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    return pipeline.recommendations_table(
+    return pipeline.als_recommendations_table(
         registry=dbt.ref("ml_als_model"),
         ratings=dbt.ref("int_ratings_validated"),
         movies=dbt.ref("dim_movies"),

@@ -1,0 +1,13 @@
+"""EASE: one row per grid cell, fitted on train, scored on validation."""
+
+from python_jobs import pipeline
+
+
+def model(dbt, session):
+    return pipeline.recommender_tuning_table(
+        recommender="ease",
+        splits=dbt.ref("ml_rating_splits"),
+        grid={"l2_lambda": dbt.config.get("l2_lambdas")},
+        fixed={"max_movies": dbt.config.get("max_movies")},
+        top_n=dbt.config.get("top_n"),
+    )

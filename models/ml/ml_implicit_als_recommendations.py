@@ -1,0 +1,15 @@
+"""Implicit-feedback ALS with its tuned cell: test-time lists and served lists, by purpose."""
+
+from python_jobs import pipeline
+
+
+def model(dbt, session):
+    return pipeline.recommender_lists_table(
+        recommender="implicit_als",
+        splits=dbt.ref("ml_rating_splits"),
+        ratings=dbt.ref("int_ratings_validated"),
+        tuning_table=dbt.ref("ml_implicit_als_tuning"),
+        fixed={"max_iter": dbt.config.get("max_iter"), "seed": dbt.config.get("seed")},
+        top_n=dbt.config.get("top_n"),
+        evaluation_depth=dbt.config.get("evaluation_depth"),
+    )

@@ -1,0 +1,12 @@
+"""The most-popular baseline on the validation split (no hyperparameter: one row)."""
+
+from python_jobs import pipeline
+
+
+def model(dbt, session):
+    return pipeline.recommender_tuning_table(
+        recommender="popularity",
+        splits=dbt.ref("ml_rating_splits"),
+        grid={},
+        top_n=dbt.config.get("top_n"),
+    )
