@@ -66,7 +66,8 @@ DBT_TIMEOUT_S = 1200.0
 
 
 def movielens_vars(path: Path) -> list[str]:
-    return ["--vars", f"{{movielens_path: '{path}'}}"]
+    """The vars of the local reference build (``ml_latest_small_build``)."""
+    return ["--vars", f"{{movielens_path: '{path}', evaluation_protocol: seed}}"]
 
 
 def _canonical(value: Any) -> Any:
