@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dbt.plugins.manager import dbtPlugin
 
+from dbt_spark_oss_python.errors import spark_error_line
+from dbt_spark_oss_python.metastore import lock_embedded_metastore
 from dbt_spark_oss_python.submission import (
     AUTO,
     SESSION,
@@ -49,6 +53,7 @@ def install() -> None:
     SparkAdapter.default_python_submission_method = property(default_python_submission_method)
     _expose_connection_method()
     _bind_local_drivers_when_opening()
+    _one_line_query_errors()
     _count_rows_for_catalog()
     _quiet_pyspark_error_logging()
     # Spark ML's native BLAS (Debian's OpenBLAS) must not start its own threads inside
@@ -112,20 +117,56 @@ def bind_local_driver_to_loopback(credentials: Any) -> bool:
 
 
 def _bind_local_drivers_when_opening() -> None:
-    """Apply :func:`bind_local_driver_to_loopback` whenever dbt-spark opens a connection.
+    """Prepare a session target's driver whenever dbt-spark opens a connection.
 
     dbt-spark starts a session target's JVM at the first statement on a connection, so its
-    ``open`` is where the driver's environment must be right, whatever ran dbt.
+    ``open`` is where the driver's environment must be right, whatever ran dbt: bound to
+    loopback (:func:`bind_local_driver_to_loopback`), and sole user of its embedded Derby
+    metastore (:func:`~dbt_spark_oss_python.metastore.lock_embedded_metastore`), so that a
+    second dbt command on the same metastore fails at once with one line instead of deep in
+    Hive's metastore client.
     """
     from dbt.adapters.spark.connections import SparkConnectionManager
 
     original_open = SparkConnectionManager.open.__func__
 
     def open_(cls: Any, connection: Any) -> Any:
-        bind_local_driver_to_loopback(connection.credentials)
+        credentials = connection.credentials
+        bind_local_driver_to_loopback(credentials)
+        if str(getattr(credentials, "method", "")) == SESSION:
+            lock_embedded_metastore(getattr(credentials, "server_side_parameters", None) or {})
         return original_open(cls, connection)
 
     SparkConnectionManager.open = classmethod(open_)
+
+
+def _one_line_query_errors() -> None:
+    """A failed statement fails its node with the cause in one line (``errors.py``).
+
+    dbt-spark's ``exception_handler`` passes a pyspark error through as it is (dbt then
+    reports an "Unhandled error" naming the compiled file) and a Thrift server's error with
+    its Java stack; both become a ``DbtRuntimeError`` of the first meaningful line, which
+    dbt prints under ``Runtime Error in model <name>``. dbt-spark has logged the whole error
+    to ``logs/dbt.log`` already.
+    """
+    from dbt.adapters.spark.connections import SparkConnectionManager
+    from dbt_common.exceptions import DbtRuntimeError
+
+    original_handler = SparkConnectionManager.exception_handler
+
+    @contextmanager
+    def exception_handler(self: Any, sql: str) -> Iterator[None]:
+        try:
+            with original_handler(self, sql):
+                yield
+        except Exception as exc:
+            text = str(getattr(exc, "msg", None) or exc)
+            line = spark_error_line(text) or type(exc).__name__
+            if isinstance(exc, DbtRuntimeError) and line == text.strip():
+                raise
+            raise DbtRuntimeError(line) from exc
+
+    SparkConnectionManager.exception_handler = exception_handler
 
 
 ROWS_COUNTED = "Rows counted by dbt docs generate (the metastore keeps no row count)."

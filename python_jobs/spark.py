@@ -4,9 +4,9 @@ Its settings are those of the ``local`` target in ``profiles/profiles.yml`` (dbt
 ``method: session``), read and rendered here as dbt renders them: a dbt build and a Python
 job get the same master, driver memory, shuffle partitions, time zone and driver JVM options
 (log4j configuration, class-data archive, JIT tier) from that one file, and the same
-environment variables tune both. The storage settings (warehouse, metastore, checkpoints)
-stay the caller's: a job or a test must not open the project's embedded Derby metastore,
-which admits one process at a time.
+environment variables tune both. The storage settings (warehouse, metastore, checkpoints,
+Spark's log file) stay the caller's: a job or a test must not open the project's embedded
+Derby metastore, which admits one process at a time.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ STORAGE_SETTINGS = frozenset(
         "spark.checkpoint.dir",
     }
 )
-STORAGE_JAVA_OPTIONS = ("-Dderby.stream.error.file=",)
+STORAGE_JAVA_OPTIONS = ("-Dderby.stream.error.file=", "-Dmovielens.spark.log=")
 JVM_ARCHIVE_OPTION = "-XX:SharedArchiveFile="
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 

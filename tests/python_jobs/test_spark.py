@@ -14,7 +14,12 @@ import sys
 
 import pytest
 
-from python_jobs.spark import jvm_archive_path, local_profile_conf, local_session_conf
+from python_jobs.spark import (
+    STORAGE_JAVA_OPTIONS,
+    jvm_archive_path,
+    local_profile_conf,
+    local_session_conf,
+)
 from tests.support import PROJECT_ROOT, dbt_rendered_local_target
 
 STORAGE_KEYS = {
@@ -58,7 +63,7 @@ def test_the_profile_is_read_as_dbt_reads_it(monkeypatch: pytest.MonkeyPatch, tu
     assert shlex.split(ours[options]) == from_project_root(expected[options])
     session = local_session_conf()
     assert STORAGE_KEYS.isdisjoint(session)
-    assert not any(o.startswith("-Dderby.") for o in shlex.split(session[options]))
+    assert not any(o.startswith(STORAGE_JAVA_OPTIONS) for o in shlex.split(session[options]))
     if tuned:
         assert ours["spark.sql.shuffle.partitions"] == "3"
         assert shlex.split(ours[options])[-2:] == ["-Xss8m", "-XX:+UseSerialGC"]
@@ -99,7 +104,7 @@ def test_a_python_job_driver_runs_with_the_profile_settings(tmp_path) -> None:
     wanted = [
         option
         for option in from_project_root(expected["spark.driver.extraJavaOptions"])
-        if not option.startswith("-Dderby.")
+        if not option.startswith(STORAGE_JAVA_OPTIONS)
     ]
     assert [option for option in wanted if option not in seen["jvm"]] == []
     assert f"-XX:SharedArchiveFile={jvm_archive_path()}" in seen["jvm"]
