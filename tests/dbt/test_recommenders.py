@@ -16,6 +16,7 @@ from tests.support import DbtRun
 
 pytestmark = pytest.mark.slow
 TOP_N = 10
+CURVE_DEPTH = 20  # metric_curve_max_k: the evaluation lists are this deep
 METRICS = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"]
 # Microsoft Recommenders' best published ML-100k figures (BiVAE), same protocol and k.
 PUBLISHED_BEST_PRECISION, PUBLISHED_BEST_NDCG = 0.412, 0.475
@@ -127,7 +128,7 @@ def test_ease_is_tuned_on_validation_and_scores_as_numpy(
     assert chosen == tuning["ndcg_at_k"].idxmax()
 
     relevant = Split.relevant(split.test)
-    lists = numpy_ease_lists(split.fit, relevant, chosen, max_movies, TOP_N)
+    lists = numpy_ease_lists(split.fit, relevant, chosen, max_movies, CURVE_DEPTH)
     expected = reference_ranking(lists, relevant, TOP_N)
     assert json.loads(evaluation.loc["ease", "params"])["l2_lambda"] == chosen
     for metric in METRICS:
@@ -193,3 +194,26 @@ def test_served_table_gives_every_user_top_n_unrated_popular_enough_movies(
     n_ratings = split.table.groupby("movie_id").size()
     assert n_ratings.loc[served["movie_id"]].median() >= 50
     assert n_ratings.loc[served["movie_id"]].min() >= 5
+
+
+def test_metric_curves_agree_with_the_evaluation_and_numpy(
+    build: DbtRun, split: Split, evaluation: pd.DataFrame
+) -> None:
+    curves = build.read_table("ml_recommender_metric_curves").set_index(["recommender", "k"])
+    assert set(curves.index) == {
+        (name, k) for name in evaluation.index for k in range(1, CURVE_DEPTH + 1)
+    }
+    for name in evaluation.index:
+        for metric in METRICS:
+            assert curves.loc[(name, TOP_N), metric] == pytest.approx(
+                evaluation.loc[name, metric], abs=1e-12
+            ), (name, metric)
+    params = json.loads(evaluation.loc["ease", "params"])
+    relevant = Split.relevant(split.test)
+    lists = numpy_ease_lists(
+        split.fit, relevant, params["l2_lambda"], params["max_movies"], CURVE_DEPTH
+    )
+    for k in (1, 5, CURVE_DEPTH):
+        expected = reference_ranking(lists, relevant, k)
+        for metric in METRICS:
+            assert curves.loc[("ease", k), metric] == pytest.approx(expected[metric], abs=1e-9)
