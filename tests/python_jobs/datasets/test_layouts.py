@@ -136,3 +136,11 @@ def test_the_generator_writes_every_release_of_the_table() -> None:
         written = set(generator._file_names(name).values())
         assert set(layout.required) <= written
         assert {spec.file for spec in layout.entities.values()} <= written
+
+
+def test_the_movielens_layout_var_accepts_exactly_the_tables_layouts() -> None:
+    """``var_kinds()`` (``macros/check_vars.sql``) lists the values ``movielens_layout`` takes."""
+    check_vars = (PROJECT_ROOT / "macros" / "check_vars.sql").read_text()
+    allowed = re.search(r"'movielens_layout':\s*\[(.*?)\]", check_vars, re.DOTALL)
+    assert allowed, "var_kinds() no longer lists the values of movielens_layout"
+    assert re.findall(r"'([\w-]+)'", allowed.group(1)) == ["auto", *LAYOUTS]
