@@ -12,7 +12,7 @@ from tests.support import PROJECT_ROOT, dbt_rendered_local_target
 
 DBT_PROJECT = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
 # Model files whose config() must not set a materialization (folder default or model YAML).
-MODEL_SUFFIXES = (".sql",)
+MODEL_SUFFIXES = (".sql", ".py")
 
 
 def test_materialization_is_set_per_folder_and_overridden_only_in_yaml() -> None:
