@@ -25,8 +25,8 @@ ALS_NUM_BLOCKS = 1
 
 # Implicit-feedback ALS, tuned for ranking (validation NDCG@k).
 IMPLICIT_RANKS = (32, 64)
-IMPLICIT_REG_PARAMS = (0.1,)
-IMPLICIT_ALPHAS = (5.0, 20.0)
+IMPLICIT_REG_PARAMS = (1.0,)
+IMPLICIT_ALPHAS = (2.0, 5.0)
 IMPLICIT_MAX_ITER = 10
 
 # EASE (Steck, WWW 2019): the L2 penalty grid, and the movie cap of the dense inverse.
