@@ -25,6 +25,7 @@
         'pair_partitions': 'positive_int',
         'evaluation_protocol': ['stratified', 'seed'],
         'stratified_train_share': 'number_0_1_exclusive',
+        'stratified_validation_share': 'number_0_1_exclusive',
         'stratified_seed': 'int',
         'als_split_weights': 'split_weights',
         'als_seed': 'int',

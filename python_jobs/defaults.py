@@ -10,6 +10,8 @@ as keyword defaults, ``train_als`` as its command-line defaults.
 EVALUATION_PROTOCOL = "stratified"
 PROTOCOLS = ("stratified", "seed")
 STRATIFIED_TRAIN_SHARE = 0.75
+# Share of each user's training part held out for validation (python_jobs.splitting: why 0.1).
+STRATIFIED_VALIDATION_SHARE = 0.1
 STRATIFIED_SEED = 42
 SEED_SPLIT_WEIGHTS = (0.6, 0.2, 0.2)
 SEED = 0
@@ -30,7 +32,7 @@ IMPLICIT_ALPHAS = (2.0, 5.0)
 IMPLICIT_MAX_ITER = 10
 
 # EASE (Steck, WWW 2019): the L2 penalty grid, and the movie cap of the dense inverse.
-EASE_LAMBDAS = (250.0, 500.0, 1000.0, 2000.0)
+EASE_LAMBDAS = (100.0, 250.0, 500.0, 1000.0, 2000.0)
 EASE_MAX_MOVIES = 6000
 
 # Item-kNN (SQL): neighbours per candidate movie, and the co-rater floor of a pair.

@@ -10,5 +10,6 @@ def model(dbt, session):
         weights=dbt.config.get("split_weights"),
         seed=dbt.config.get("seed"),
         train_share=dbt.config.get("train_share"),
+        validation_share=dbt.config.get("validation_share"),
         stratified_seed=dbt.config.get("stratified_seed"),
     )

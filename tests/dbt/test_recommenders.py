@@ -101,7 +101,7 @@ def test_split_is_stratified_per_user(split: Split, ml_100k: Path) -> None:
     n_fit = n.map(lambda x: round(0.75 * x))
     per_user = pd.crosstab(split.table["user_id"], split.table["split"])
     assert (per_user["test"] == n - n_fit).all()
-    assert (per_user["validation"] == n_fit - n_fit.map(lambda x: round(0.75 * x))).all()
+    assert (per_user["validation"] == n_fit - n_fit.map(lambda x: round(0.9 * x))).all()
 
 
 def test_popularity_metrics_equal_numpy(split: Split, evaluation: pd.DataFrame) -> None:

@@ -47,11 +47,14 @@ def test_random_split_checks_inputs(spark):
         random_split(ratings, weights=(0.5, -0.5))
 
 
-@pytest.mark.parametrize("share", [0.75, 0.8])
-def test_stratified_split_sizes_per_user_follow_python_round(spark, share):
+@pytest.mark.parametrize(("share", "validation_share"), [(0.75, 0.1), (0.8, 0.25)])
+def test_stratified_split_sizes_per_user_follow_python_round(spark, share, validation_share):
     rows = sparse_ratings()
     table = stratified_split_table(
-        spark.createDataFrame(rows, SCHEMA), train_share=share, seed=5
+        spark.createDataFrame(rows, SCHEMA),
+        train_share=share,
+        validation_share=validation_share,
+        seed=5,
     ).toPandas()
     assert len(table) == len(rows)
     assert set(zip(table[USER_ID], table[MOVIE_ID], strict=True)) == {(u, m) for u, m, _ in rows}
@@ -59,7 +62,7 @@ def test_stratified_split_sizes_per_user_follow_python_round(spark, share):
     n = pd.Series([u for u, _, _ in rows]).value_counts().sort_index()
     n_fit = n.map(lambda x: round(share * x))  # Python's round: half to even
     expected_test = n - n_fit
-    expected_validation = n_fit - n_fit.map(lambda x: round(share * x))
+    expected_validation = n_fit - n_fit.map(lambda x: round((1 - validation_share) * x))
     assert counts.get("test", 0).reindex(n.index, fill_value=0).tolist() == expected_test.tolist()
     assert (
         counts.get("validation", 0).reindex(n.index, fill_value=0).tolist()
@@ -90,5 +93,7 @@ def test_split_table_protocols_and_checks(spark):
         split_table(ratings=ratings, protocol="seed", weights=(0.5, 0.5))
     with pytest.raises(ValueError, match="train_share"):
         stratified_split_table(ratings, train_share=1.0)
+    with pytest.raises(ValueError, match="validation_share"):
+        stratified_split_table(ratings, validation_share=0)
     with pytest.raises(ValueError, match="seed"):
         stratified_split_table(ratings, seed="1")
