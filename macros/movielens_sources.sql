@@ -120,6 +120,17 @@
 {% endmacro %}
 
 
+{% macro movielens_blank_line() %}
+    {#- The raw text of a blank line (nothing but spaces or control characters), which the
+        CSV reader skips: the source views of ratings and movies add a row for each. -#}
+    {%- if var('movielens_path', none) -%}
+        _blank_line
+    {%- else -%}
+        cast(null as string)
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro movielens_detect_layout(path, file_names) %}
     {%- set layouts = movielens_layouts() -%}
     {%- set forced = var('movielens_layout', 'auto') -%}
@@ -128,7 +139,8 @@
     {%- for name in names -%}
         {%- do expected.append(layouts[name]['required'] | join(' + ') ~ ' (' ~ name ~ ')') -%}
     {%- endfor -%}
-    {%- set found = file_names | join(', ') if file_names
+    {#- Spark lists no empty (0-byte) file: an empty required file counts as missing. -#}
+    {%- set found = (file_names | join(', ') ~ ' (empty files count as missing)') if file_names
         else 'nothing (missing or empty directory)' -%}
     {%- if forced != 'auto' -%}
         {%- if forced not in names -%}
@@ -199,8 +211,14 @@
         ~ layouts['entity_columns'].keys() | join('|') ~ "'").columns['information'].values()
         | join('\n') -%}
 
+    {#- The entities whose every line is checked (int_*_checked): their views add blank lines. -#}
+    {%- set checked_entities = ['ratings', 'movies'] -%}
     {%- for entity, columns in layouts['entity_columns'].items() -%}
         {%- set spec = layout['entities'].get(entity) -%}
+        {%- set null_list = [] -%}
+        {%- for column in columns -%}
+            {%- do null_list.append('cast(null as string)') -%}
+        {%- endfor -%}
         {%- if spec and spec['file'] in file_names -%}
             {%- set column_ddl = [] -%}
             {%- for column in spec['columns'] -%}
@@ -228,6 +246,35 @@
             {%- endfor -%}
             {%- set view_sql = 'select ' ~ select_list | join(', ')
                 ~ ', `_corrupt_record` from ' ~ file_table -%}
+            {%- if entity in checked_entities -%}
+                {#- Spark's CSV reader counts a line's fields only when a query reads every
+                    column (column pruning): where the view leaves columns unread (ml-100k's
+                    u.item), `_corrupt_record` is read together with all of them. -#}
+                {%- set malformed = '`_corrupt_record`' -%}
+                {%- if spec['columns'] | reject('in', columns) | list -%}
+                    {%- set raw_columns = [] -%}
+                    {%- for column in spec['columns'] -%}
+                        {%- do raw_columns.append('`' ~ column ~ '`') -%}
+                    {%- endfor -%}
+                    {%- set malformed = "case when length(concat_ws('', "
+                        ~ raw_columns | join(', ') ~ ")) >= 0 then `_corrupt_record` end" -%}
+                {%- endif -%}
+                {#- The CSV reader skips blank lines (nothing but characters up to the space,
+                    NUL and CR included); reading the file as text finds them, so that every
+                    line of the file is a row of the view. -#}
+                {%- set lines_table_ddl = "(`value` string) using text options (path '"
+                    ~ quoted_path ~ '/' ~ spec['file'] ~ "')" -%}
+                {%- set lines_table = entity ~ '_lines_' ~ local_md5(lines_table_ddl)[:12] -%}
+                {%- if lines_table not in registered -%}
+                    {%- do run_query('create table if not exists ' ~ raw ~ '.' ~ lines_table
+                        ~ ' ' ~ lines_table_ddl) -%}
+                {%- endif -%}
+                {%- set view_sql = 'select ' ~ select_list | join(', ') ~ ', ' ~ malformed
+                    ~ ' as `_corrupt_record`, cast(null as string) as `_blank_line` from '
+                    ~ file_table ~ ' union all select ' ~ null_list | join(', ')
+                    ~ ', cast(null as string), `value` from ' ~ raw ~ '.' ~ lines_table
+                    ~ " where `value` rlike '^[\\\\x00-\\\\x20]*$'" -%}
+            {%- endif -%}
             {%- set view_comment = 'MovieLens ' ~ entity ~ ' from ' ~ quoted_path ~ '/' ~ spec['file'] -%}
         {%- else -%}
             {#- This layout has no such file: an empty view with the same columns. -#}
@@ -236,7 +283,9 @@
                 {%- do select_list.append('cast(null as string) as `' ~ column ~ '`') -%}
             {%- endfor -%}
             {%- set view_sql = 'select ' ~ select_list | join(', ')
-                ~ ', cast(null as string) as `_corrupt_record` where false' -%}
+                ~ ', cast(null as string) as `_corrupt_record`'
+                ~ (', cast(null as string) as `_blank_line`' if entity in checked_entities else '')
+                ~ ' where false' -%}
             {%- set view_comment =
                 'MovieLens ' ~ entity ~ ': none in the ' ~ layout_name ~ ' layout' -%}
         {%- endif -%}

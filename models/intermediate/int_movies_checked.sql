@@ -12,7 +12,11 @@ row_checked as (
     select
         *,
         case
+            when is_blank_line then 'blank line'
             when malformed_line is not null then 'malformed line: wrong number of fields'
+            when source_values rlike '[\\x00-\\x1f\\x7f]' then 'control character in a field'
+            when source_values like '%\uFFFD%' then 'bytes not valid in the file encoding'
+            when source_values = 'movieId,title,genres' then 'repeated header line'
             when movie_id is null then 'movie_id missing or not an integer'
             when title is null or title = '' then 'title missing'
         end as row_reject_reason

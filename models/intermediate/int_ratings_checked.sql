@@ -19,12 +19,21 @@ row_checked as (
     select
         *,
         case
+            when is_blank_line then 'blank line'
             when malformed_line is not null then 'malformed line: wrong number of fields'
+            -- casts would silently drop control characters around a number
+            when source_values rlike '[\\x00-\\x1f\\x7f]' then 'control character in a field'
+            when source_values like '%\uFFFD%' then 'bytes not valid in the file encoding'
+            when source_values = 'userId,movieId,rating,timestamp' then 'repeated header line'
             when user_id is null then 'user_id missing or not an integer'
             when movie_id is null then 'movie_id missing or not an integer'
             when rating is null then 'rating missing or not a number'
+            -- Spark orders NaN above every number: NaN and infinities land here
             when rating < 0.5 or rating > 5 then 'rating outside 0.5..5'
             when rating * 2 != floor(rating * 2) then 'rating not on the half-star grid'
+            when rated_at is null and rated_at_epoch_seconds is null
+                then 'timestamp missing or not an integer'
+            when rated_at is null then 'timestamp outside 1970..2099'
         end as row_reject_reason
     from ratings
 

@@ -1,4 +1,7 @@
-"""Every MovieLens layout reaches the same staged names and types; a wrong path fails clearly."""
+"""Every MovieLens layout reaches the same staged names and types; a wrong path fails clearly.
+
+The generated data sets of every layout, fuzzed, are built by test_input_lines.py.
+"""
 
 from __future__ import annotations
 
@@ -42,34 +45,6 @@ def test_ml_100k_layout(tmp_path: Path, ml_100k: Path) -> None:
     assert movies.loc[1, "title"] == "Toy Story (1995)"
     assert list(movies.loc[1, "genres"]) == ["Animation", "Children's", "Comedy"]
     assert movies.loc[1, "release_year"] == 1995
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("layout", ["ml-1m", "ml-10m"])
-def test_dat_layouts(tmp_path: Path, layout: str) -> None:
-    data_dir = tmp_path / layout
-    write_dataset(out_dir=data_dir, layout=layout, n_ratings=3000)
-    separator_rows = [
-        line.split("::") for line in (data_dir / "ratings.dat").read_text().splitlines()
-    ]
-    encoding = "iso-8859-1" if layout == "ml-1m" else "utf-8"
-    movie_rows = [
-        line.split("::")
-        for line in (data_dir / "movies.dat").read_text(encoding=encoding).splitlines()
-    ]
-    run = build_layout(tmp_path, data_dir)
-    assert f"MovieLens layout {layout}" in run.output
-
-    validated = run.read_table("int_ratings_validated")
-    assert len(validated) == len(separator_rows)
-    assert validated["rating"].sum() == pytest.approx(sum(float(r[2]) for r in separator_rows))
-    movies = run.read_table("dim_movies").set_index("movie_id")
-    assert len(movies) == len(movie_rows)
-    for movie_id, title, genres in movie_rows[:50]:
-        assert movies.loc[int(movie_id), "title"] == title  # non-ASCII titles survive
-        assert list(movies.loc[int(movie_id), "genres"]) == (
-            [] if genres == "(no genres listed)" else genres.split("|")
-        )
 
 
 @pytest.mark.slow

@@ -29,10 +29,14 @@ renamed as (
 
         ---------- lineage
         -- coalesce keeps every field's position: concat_ws skips nulls
-        concat_ws(
-            ',', coalesce(movieId, ''), coalesce(title, ''), coalesce(genres, '')
+        coalesce(
+            {{ movielens_blank_line() }},
+            concat_ws(
+                ',', coalesce(movieId, ''), coalesce(title, ''), coalesce(genres, '')
+            )
         ) as source_values,
-        {{ movielens_malformed_line() }} as malformed_line
+        {{ movielens_malformed_line() }} as malformed_line,
+        {{ movielens_blank_line() }} is not null as is_blank_line
 
     from source
 

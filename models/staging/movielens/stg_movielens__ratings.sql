@@ -15,20 +15,29 @@ renamed as (
 
         ---------- numerics
         try_cast(trim(rating) as double) as rating,
+        try_cast(trim(timestamp) as bigint) as rated_at_epoch_seconds,
 
         ---------- timestamps
-        timestamp_seconds(try_cast(trim(timestamp) as bigint)) as rated_at,
+        -- only from 1970-01-01 to 2099-12-31: further out is an error (and can overflow)
+        case
+            when try_cast(trim(timestamp) as bigint) between 0 and 4102444799
+                then timestamp_seconds(try_cast(trim(timestamp) as bigint))
+        end as rated_at,
 
         ---------- lineage
         -- coalesce keeps every field's position: concat_ws skips nulls
-        concat_ws(
-            ',',
-            coalesce(userId, ''),
-            coalesce(movieId, ''),
-            coalesce(rating, ''),
-            coalesce(timestamp, '')
+        coalesce(
+            {{ movielens_blank_line() }},
+            concat_ws(
+                ',',
+                coalesce(userId, ''),
+                coalesce(movieId, ''),
+                coalesce(rating, ''),
+                coalesce(timestamp, '')
+            )
         ) as source_values,
-        {{ movielens_malformed_line() }} as malformed_line
+        {{ movielens_malformed_line() }} as malformed_line,
+        {{ movielens_blank_line() }} is not null as is_blank_line
 
     from source
 
