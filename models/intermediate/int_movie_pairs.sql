@@ -8,11 +8,6 @@
 -- second shuffle (docs/benchmarks.md compares it with the seed's shuffle join). Set the var
 -- `pair_join` to 'shuffle' when the eligible ratings do not fit in executor memory, and
 -- `pair_partitions` to a few times the cluster's cores.
-{%- if var('pair_join') not in ['broadcast', 'shuffle'] -%}
-    {{ exceptions.raise_compiler_error(
-        "var pair_join is '" ~ var('pair_join') ~ "': use 'broadcast' or 'shuffle'") }}
-{%- endif %}
-
 with
 
 ratings as (
@@ -25,46 +20,10 @@ ratings as (
 
 ),
 
-eligible_movies as (
-
-    select movie_id
-    from ratings
-    group by movie_id
-    having count(*) >= {{ var('min_co_raters') }}
-
-),
-
-eligible_ratings as (
-
-    select ratings.*
-    from ratings
-    left semi join eligible_movies
-        on ratings.movie_id = eligible_movies.movie_id
-
-),
-
-first_ratings_by_movie as (
-
-    select {% if var('pair_join') == 'broadcast' -%}
-        /*+ repartition({{ var('pair_partitions') }}, movie_id) */
-    {%- endif %}
-        eligible_ratings.*
-    from eligible_ratings
-
-),
-
 pairs as (
 
-    select {% if var('pair_join') == 'broadcast' %}/*+ broadcast(second_rating) */{% endif %}
-        first_rating.movie_id as movie1_id,
-        second_rating.movie_id as movie2_id,
-        first_rating.rating as rating1,
-        second_rating.rating as rating2
-    from first_ratings_by_movie as first_rating
-    inner join eligible_ratings as second_rating
-        on
-            first_rating.user_id = second_rating.user_id
-            and first_rating.movie_id < second_rating.movie_id
+    -- macros/movie_pairs.sql: the pruning and the join, shared with int_split_movie_pair_scores
+    {{ movie_pair_self_join('ratings', var('min_co_raters'), ['rating']) }}
 
 )
 

@@ -1,0 +1,69 @@
+{#-
+    The cosine seed's movie-pair self-join, written once: int_movie_pairs (all validated
+    ratings) and int_split_movie_pair_scores (the item-kNN split scopes) call it.
+-#}
+
+{% macro movie_pair_self_join(ratings, min_raters, carried_columns=['rating']) %}
+    {#-
+        The cosine seed's self-join as one query over the relation or CTE `ratings` (columns
+        user_id, movie_id and `carried_columns`): every pair of movies rated by the same
+        user, movie1 < movie2, with each carried column of both ratings as <column>1 and
+        <column>2. Movies with fewer than `min_raters` ratings are left out before the join.
+        Join plan (var `pair_join`, checked at parse time): with 'broadcast', the left side is
+        hash-partitioned by movie into `pair_partitions` tasks and the right side broadcast,
+        so every pair of a given movie1 is produced in one task and an aggregation by pair
+        needs no second shuffle; 'shuffle' when the eligible ratings do not fit in executor
+        memory.
+    -#}
+    with
+
+    eligible_movies as (
+
+        select movie_id
+        from {{ ratings }}
+        group by movie_id
+        having count(*) >= {{ min_raters }}
+
+    ),
+
+    eligible_ratings as (
+
+        select
+            user_id,
+            movie_id,
+            {{ carried_columns | join(', ') }}
+        from {{ ratings }}
+        left semi join eligible_movies
+            on {{ ratings }}.movie_id = eligible_movies.movie_id
+
+    ),
+
+    first_ratings_by_movie as (
+
+        select {% if var('pair_join') == 'broadcast' -%}
+            /*+ repartition({{ var('pair_partitions') }}, movie_id) */
+        {%- endif %}
+            eligible_ratings.*
+        from eligible_ratings
+
+    ),
+
+    pairs as (
+
+        select {% if var('pair_join') == 'broadcast' %}/*+ broadcast(second_rating) */{% endif %}
+            first_rating.movie_id as movie1_id,
+            second_rating.movie_id as movie2_id,
+            {%- for column in carried_columns %}
+            first_rating.{{ column }} as {{ column }}1,
+            second_rating.{{ column }} as {{ column }}2{{ ',' if not loop.last }}
+            {%- endfor %}
+        from first_ratings_by_movie as first_rating
+        inner join eligible_ratings as second_rating
+            on
+                first_rating.user_id = second_rating.user_id
+                and first_rating.movie_id < second_rating.movie_id
+
+    )
+
+    select * from pairs
+{% endmacro %}
