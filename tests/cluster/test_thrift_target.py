@@ -12,11 +12,17 @@ always stopped at the end. It boots while the ``local`` reference build
   when their checksums differ, and the test prints which ones;
 * a worker killed (with its executor) while ``fct_movie_similarities`` aggregates: the run
   still succeeds with identical output; the worker is restarted afterwards;
+* every socket the cluster's processes (master, workers, executors, server) listen on is on
+  loopback;
+* table models are replaced atomically on this target too: a rebuild failing at run time
+  (SQL through Thrift, Python through Spark Connect) keeps the old rows, the next one shows
+  the new rows and leaves no staging table;
 * a stopped server: ``dbt debug`` / ``dbt run`` fail within seconds naming host:port.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import subprocess
@@ -33,6 +39,7 @@ import pytest
 
 from python_jobs.tools import local_cluster
 from python_jobs.tools.local_cluster import Cluster, ClusterConfig
+from tests.dbt.test_atomic_tables import TABLES, make_project, releases, staging_dirs
 from tests.support import (
     ARTIFACTS_DIR,
     DBT,
@@ -167,6 +174,64 @@ def warehouse_tables(run: DbtRun) -> list[str]:
     return sorted(p.name for p in schema_dir.iterdir() if p.is_dir())
 
 
+def process_tree(roots: list[int]) -> set[int]:
+    """``roots`` and every live descendant (a worker's executors), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _proc_address(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An address as /proc/net/tcp{,6} writes it: 32-bit words in host (little-endian) order."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return ipaddress.ip_address(words)
+
+
+def listening_sockets(pids: set[int]) -> list[tuple[str, int, int]]:
+    """(address, port, pid) of every TCP socket in LISTEN state that ``pids`` hold."""
+    owner = {}
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                owner[target[len("socket:[") : -1]] = pid
+    found = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in owner:  # 0A: LISTEN
+                address, port = fields[1].split(":")
+                found.append((str(_proc_address(address)), int(port, 16), owner[fields[9]]))
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
 def thrift_env(cluster: Cluster) -> dict[str, str]:
     return {**local_cluster.env_vars(cluster.config), "DBT_USE_COLORS": "false"}
 
@@ -267,6 +332,56 @@ def test_thrift_build_equals_local_build(
     print(f"local {ml_latest_small_build.seconds:.0f}s, thrift {thrift_build.seconds:.0f}s")
     for table, how in outcome.items():
         print(f"  {table}: {how}")
+
+
+def test_every_listening_socket_of_the_cluster_is_on_loopback(cluster: Cluster) -> None:
+    """Master, workers, their executors and the server: RPC, web UIs, Thrift and Connect."""
+    roots = [record.pid for record in cluster.processes.values()]
+    sockets = listening_sockets(process_tree(roots))
+    exposed = [(address, port, pid) for address, port, pid in sockets if not is_loopback(address)]
+    assert exposed == [], f"listening beyond loopback (address, port, pid): {exposed}"
+    config = cluster.config
+    expected = {
+        config.master_port, config.master_webui_port, config.thrift_port, config.connect_port,
+        config.ui_port,
+    }  # fmt: skip
+    assert expected <= {port for _, port, _ in sockets}, sockets
+    # Each worker listens too (RPC and web UI on ports it picked), and so do its executors.
+    assert len(sockets) > len(expected) + 2 * config.workers, sockets
+    print(f"{len(sockets)} listening sockets, all on loopback: {sorted(sockets)}")
+
+
+def test_a_failed_rebuild_keeps_the_old_rows_on_the_thrift_target(
+    cluster: Cluster, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """tests/fixtures/atomic_table_project: SQL through Thrift, Python through Spark Connect."""
+    tmp = tmp_path_factory.mktemp("thrift-atomic")
+    project = make_project(tmp)
+    spark_dir = cluster.config.state_dir
+
+    def dbt(name: str, *args: str) -> DbtRun:
+        return run_dbt(
+            [*args, "--project-dir", str(project)],
+            spark_dir=spark_dir,
+            work_dir=tmp / name,
+            schema="atomic",
+            env=thrift_env(cluster),
+        )
+
+    assert_dbt_ok(dbt("release-1", "run", "--vars", "{release: 1}"))
+    failed = dbt("release-2", "run", "--vars", "{release: 2, fail: true}")
+    assert failed.returncode == 1, failed.output[-3000:]
+    lines = failed.output.splitlines()
+    for table in TABLES:
+        assert releases(spark_dir, table) == {1: 10}, f"{table} lost its rows"
+        heading = next(i for i, line in enumerate(lines) if f"Error in model {table} (" in line)
+        assert "injected failure in " + table in lines[heading + 1], lines[heading : heading + 3]
+    assert "at org.apache" not in failed.output
+    assert staging_dirs(spark_dir) == [], "the failed run's staging tables remain"
+    assert_dbt_ok(dbt("release-3", "run", "--vars", "{release: 3}"))
+    for table in TABLES:
+        assert releases(spark_dir, table) == {3: 30}
+    assert staging_dirs(spark_dir) == []
 
 
 def _stream_dbt(
