@@ -1,7 +1,9 @@
--- A cross-model promise: every user who should get an item-kNN list gets top_n movies, or
--- every unrated movie of the fit scope when fewer remain. Tuning: users with a validation
--- rating, per grid cell; evaluation: users with a test rating; serving: every user.
+-- A cross-model promise: every user who should get an item-kNN list gets top_n movies (the
+-- metric curves' max(top_n, metric_curve_max_k) for evaluation), or every unrated movie of
+-- the fit scope when fewer remain. Tuning: users with a validation rating, per grid cell;
+-- evaluation: users with a test rating; serving: every user.
 {%- set top_n = var('top_n') | int %}
+{%- set evaluation_depth = [top_n, var('metric_curve_max_k') | int] | max %}
 with
 
 validation_lists as (
@@ -108,7 +110,10 @@ expected_lengths as (
         expected_users.purpose,
         expected_users.user_id,
         least(
-            {{ top_n }},
+            case
+                when expected_users.purpose = 'evaluation' then {{ evaluation_depth }}
+                else {{ top_n }}
+            end,
             catalog_sizes.num_movies - coalesce(rated_counts.num_rated, 0)
         ) as expected_length
     from expected_users

@@ -4,10 +4,11 @@
     Definition: doc `item_knn` (models/ml/item_knn.md).
 -#}
 
-{% macro item_knn_lists(ratings, pair_aggregates, users, cells) %}
+{% macro item_knn_lists(ratings, pair_aggregates, users, cells, depth=none) %}
     {#-
-        One query giving item-kNN top-`top_n` lists, for several fit scopes at once: every
-        input carries a `purpose` column naming its scope, and nothing crosses scopes.
+        One query giving item-kNN lists of `depth` movies (default `top_n`), for several fit
+        scopes at once: every input carries a `purpose` column naming its scope, and nothing
+        crosses scopes.
 
         ratings          purpose, user_id, movie_id, rating: the fit scope's ratings (all).
         pair_aggregates  purpose, movie1_id < movie2_id, num_pairs, sum_xy over the scope's
@@ -31,7 +32,7 @@
     -#}
     {#- The vars are checked at parse time (check_vars, macros/check_vars.sql). -#}
     {%- set k_values = var('knn_neighbours') | map('int') | unique | sort | list -%}
-    {%- set top_n = var('top_n') | int %}
+    {%- set top_n = (depth or var('top_n')) | int %}
     with
 
     movie_totals as (

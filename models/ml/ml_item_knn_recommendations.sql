@@ -135,12 +135,14 @@ lists as (
         ratings='fit_ratings',
         pair_aggregates='fit_pair_aggregates',
         users='listed_users',
-        cells='best_cells') }}
+        cells='best_cells',
+        depth=[var('top_n'), var('metric_curve_max_k')] | max) }}
 
 ),
 
 final as (
 
+    -- Test-time lists are metric_curve_max_k deep, for the metric curves; served ones top_n.
     select
         purpose,
         user_id,
@@ -148,6 +150,7 @@ final as (
         movie_id,
         score
     from lists
+    where purpose = 'evaluation' or recommendation_rank <= {{ var('top_n') }}
 
 )
 

@@ -22,8 +22,7 @@ serving lists, exactly (same movies at the same ranks, scores within 1e-9).
 from __future__ import annotations
 
 import math
-import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.support import PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
+from tests.reference import reference_ranking
+from tests.support import PROJECT_ROOT, DbtRun
 
 LIST_COLUMNS = ["user_id", "recommendation_rank", "movie_id", "score"]
 SCORE_TOLERANCE = 1e-9
@@ -42,6 +42,7 @@ class KnnSettings:
     """The vars the item-kNN models read; defaults from dbt_project.yml."""
 
     top_n: int
+    metric_curve_max_k: int
     knn_neighbours: tuple[int, ...]
     knn_min_co_raters: tuple[int, ...]
     min_co_raters: int
@@ -51,6 +52,7 @@ class KnnSettings:
         project_vars = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
         values = {
             "top_n": int(project_vars["top_n"]),
+            "metric_curve_max_k": int(project_vars["metric_curve_max_k"]),
             "knn_neighbours": tuple(int(k) for k in project_vars["knn_neighbours"]),
             "knn_min_co_raters": tuple(int(f) for f in project_vars["knn_min_co_raters"]),
             "min_co_raters": int(project_vars["min_co_raters"]),
@@ -134,29 +136,15 @@ class FitScope:
 
 
 def ranking_metrics(lists: pd.DataFrame, relevant: pd.DataFrame, k: int) -> dict[str, float]:
-    """precision, recall, NDCG and MAP at k (python_jobs/metrics.py's definitions)."""
+    """precision, recall, NDCG and MAP at k of the lists (tests/reference.py's definitions)."""
     truth = relevant.groupby("user_id")["movie_id"].apply(set).to_dict()
     by_user = {
         user: group.sort_values("recommendation_rank")["movie_id"].tolist()
-        for user, group in lists[lists["recommendation_rank"] <= k].groupby("user_id")
+        for user, group in lists.groupby("user_id")
     }
-    sums = dict.fromkeys(["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"], 0.0)
-    for user, relevant_movies in truth.items():
-        hits = [movie in relevant_movies for movie in by_user.get(user, [])[:k]]
-        cut = min(len(relevant_movies), k)
-        ideal = sum(1 / math.log2(i + 1) for i in range(1, cut + 1))
-        sums["precision_at_k"] += sum(hits) / k
-        sums["recall_at_k"] += sum(hits) / len(relevant_movies)
-        sums["ndcg_at_k"] += (
-            sum(1 / math.log2(r + 1) for r, hit in enumerate(hits, 1) if hit) / ideal
-        )
-        found, precision_sum = 0, 0.0
-        for rank, hit in enumerate(hits, start=1):
-            if hit:
-                found += 1
-                precision_sum += found / rank
-        sums["map_at_k"] += precision_sum / cut
-    return {name: total / len(truth) for name, total in sums.items()}
+    metrics = reference_ranking(by_user, truth, k)
+    metrics.pop("n_users_evaluated")
+    return metrics
 
 
 def assert_same_lists(actual: pd.DataFrame, expected: pd.DataFrame, *, label: str) -> None:
@@ -231,7 +219,13 @@ def assert_item_knn_matches_reference(
     test_users = np.unique(splits.loc[splits["split"] == "test", "user_id"])
     assert_same_lists(
         recommendations[recommendations["purpose"] == "evaluation"],
-        fit.lists(test_users, k=k, floor=floor, top_n=settings.top_n),
+        # test-time lists reach the metric curves' deepest k
+        fit.lists(
+            test_users,
+            k=k,
+            floor=floor,
+            top_n=max(settings.top_n, settings.metric_curve_max_k),
+        ),
         label=f"evaluation lists k={k} floor={floor}",
     )
     everyone = FitScope(validated, min_co_raters=settings.min_co_raters)
@@ -243,25 +237,11 @@ def assert_item_knn_matches_reference(
     return merged
 
 
-@pytest.fixture(scope="module")
-def demo_item_knn_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
-    """`dbt build` of the item-kNN models and their parents on the demo seeds."""
-    work = tmp_path_factory.mktemp("demo-item-knn")
-    run = run_dbt(
-        ["build", "--select", "+ml_item_knn_recommendations", "--indirect-selection", "cautious"],
-        spark_dir=work / "spark",
-        work_dir=work,
-    )
-    assert_dbt_ok(run)
-    yield run
-    shutil.rmtree(work / "spark", ignore_errors=True)
-
-
-def test_demo_item_knn_equals_the_numpy_computation(demo_item_knn_build: DbtRun) -> None:
-    tuning = assert_item_knn_matches_reference(demo_item_knn_build)
+def test_demo_item_knn_equals_the_numpy_computation(demo_build: DbtRun) -> None:
+    tuning = assert_item_knn_matches_reference(demo_build)
     # A real grid: the cells differ, so the choice means something.
     assert tuning["ndcg_at_k"].nunique() == len(tuning) > 1
-    lists = demo_item_knn_build.read_table("int_item_knn_validation_lists")
+    lists = demo_build.read_table("int_item_knn_validation_lists")
     assert (lists["score"] > 0).mean() > 0.9  # mostly scored, not popularity completion
 
 

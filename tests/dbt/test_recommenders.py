@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.dbt.test_item_knn import assert_item_knn_matches_reference
 from tests.reference import reference_ranking
 from tests.support import DbtRun
 
@@ -219,3 +220,8 @@ def test_metric_curves_agree_with_the_evaluation_and_numpy(
         expected = reference_ranking(lists, relevant, k)
         for metric in METRICS:
             assert curves.loc[("ease", k), metric] == pytest.approx(expected[metric], abs=1e-9)
+
+
+def test_item_knn_equals_the_numpy_computation(build: DbtRun) -> None:
+    tuning = assert_item_knn_matches_reference(build)
+    assert tuning["is_best"].sum() == 1

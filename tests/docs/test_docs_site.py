@@ -435,6 +435,31 @@ def open_site(page: Page, origin: str, route: str, name: str) -> None:
     wait_for(page, name, "the docs app to load the project", PROJECT_LOADED_JS)
 
 
+CHART_JS = """() => [...document.querySelectorAll('img')]
+    .filter(img => img.getAttribute('src').endsWith('recommender_metrics.svg'))
+    .map(img => [img.complete, img.naturalWidth, img.naturalHeight])"""
+
+
+def test_overview_shows_the_recommender_metric_chart(
+    page: Page, browser: Browser, docs: DocsSite
+) -> None:
+    """`asset-paths` copies the chart next to the site, and the overview draws it."""
+    assert (docs.target / "assets" / "recommender_metrics.svg").is_file()
+    open_site(page, browser.origin, "overview", "overview-chart")
+    wait_for(
+        page,
+        "overview-chart",
+        "the metric chart to load",
+        "() => [...document.querySelectorAll('img')].some("
+        "img => img.getAttribute('src').endsWith('recommender_metrics.svg')"
+        " && img.complete && img.naturalWidth > 0)",
+    )
+    images = page.evaluate(CHART_JS)
+    assert images and all(done and width > 400 and height > 200 for done, width, height in images)
+    page.screenshot(path=str(SCREENSHOTS_DIR / "overview-chart.png"), full_page=True)
+    assert_nothing_fetched_from_outside(browser)
+
+
 def test_lineage_graph_shows_ratings_source_to_recommendation_tables(
     page: Page, browser: Browser, docs: DocsSite
 ) -> None:
