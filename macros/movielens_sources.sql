@@ -261,7 +261,8 @@
                 {%- endif -%}
                 {#- The CSV reader skips blank lines (nothing but characters up to the space,
                     NUL and CR included); reading the file as text finds them, so that every
-                    line of the file is a row of the view. -#}
+                    line of the file is a row of the view (the first character is compared
+                    before the pattern: a data line's digit ends the test). -#}
                 {%- set lines_table_ddl = "(`value` string) using text options (path '"
                     ~ quoted_path ~ '/' ~ spec['file'] ~ "')" -%}
                 {%- set lines_table = entity ~ '_lines_' ~ local_md5(lines_table_ddl)[:12] -%}
@@ -273,7 +274,8 @@
                     ~ ' as `_corrupt_record`, cast(null as string) as `_blank_line` from '
                     ~ file_table ~ ' union all select ' ~ null_list | join(', ')
                     ~ ', cast(null as string), `value` from ' ~ raw ~ '.' ~ lines_table
-                    ~ " where `value` rlike '^[\\\\x00-\\\\x20]*$'" -%}
+                    ~ " where (`value` = '' or substr(`value`, 1, 1) <= ' ')"
+                    ~ " and `value` rlike '^[\\\\x00-\\\\x20]*$'" -%}
             {%- endif -%}
             {%- set view_comment = 'MovieLens ' ~ entity ~ ' from ' ~ quoted_path ~ '/' ~ spec['file'] -%}
         {%- else -%}
