@@ -66,7 +66,11 @@ Errors
 ------
 An exception raised by model code fails the node with ``Python model '<name>' failed
 (<method>): <Type>: <message>`` followed by the model-code traceback lines; Java stack frames
-are stripped from Spark errors.
+are stripped from Spark errors. A failed SQL statement (session or Thrift) fails its node with
+the cause in one line (``errors.py``). On a ``method: session`` target whose metastore is an
+embedded Derby database, the first dbt process to open a connection holds
+``<database>.lock`` until it ends, and a second one fails at once saying so
+(``metastore.py``).
 """
 
 from dbt_spark_oss_python.plugin import SparkOssPythonPlugin, install
