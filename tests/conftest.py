@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import DbtRun, assert_dbt_ok, movielens_dir, run_dbt
+from tests.support import DbtRun, assert_dbt_ok, ml_latest_small_vars, movielens_dir, run_dbt
 
 
 @pytest.fixture(scope="session")
@@ -50,11 +50,7 @@ def ml_latest_small_build(
     """`dbt build` on ml-latest-small, the data of the ALS seed, under the seed's protocol."""
     work = tmp_path_factory.mktemp("ml-latest-small-build")
     run = run_dbt(
-        [
-            "build",
-            "--vars",
-            f"{{movielens_path: '{ml_latest_small}', evaluation_protocol: seed}}",
-        ],
+        ["build", "--vars", ml_latest_small_vars(ml_latest_small)],
         spark_dir=work / "spark",
         work_dir=work,
     )

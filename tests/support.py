@@ -26,6 +26,19 @@ PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
+def ml_latest_small_vars(path: Path) -> str:
+    """The vars of every ml-latest-small build in the suite (local and thrift compare equal).
+
+    The seed's protocol and its full explicit-ALS grid, for the seed's figures; one cell of
+    each ranking recommender's grid, whose tuning and quality the ml-100k build checks.
+    """
+    return (
+        f"{{movielens_path: '{path}', evaluation_protocol: seed, ease_lambdas: [250.0], "
+        "implicit_ranks: [32], implicit_alphas: [2.0], knn_neighbours: [50], "
+        "knn_min_co_raters: [2]}"
+    )
+
+
 def movielens_dir(name: str, required_file: str) -> Path:
     """Return the directory of a real MovieLens data set, or skip the test saying why."""
     path = DATA_DIR / name

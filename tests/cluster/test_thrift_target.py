@@ -47,6 +47,7 @@ from tests.support import (
     DbtRun,
     assert_dbt_ok,
     free_ports,
+    ml_latest_small_vars,
     run_dbt,
 )
 
@@ -74,7 +75,7 @@ DBT_TIMEOUT_S = 1200.0
 
 def movielens_vars(path: Path) -> list[str]:
     """The vars of the local reference build (``ml_latest_small_build``)."""
-    return ["--vars", f"{{movielens_path: '{path}', evaluation_protocol: seed}}"]
+    return ["--vars", ml_latest_small_vars(path)]
 
 
 def _canonical(value: Any) -> Any:
