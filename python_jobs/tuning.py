@@ -280,6 +280,10 @@ def ranking_grid_table(
     """
     cell_columns = list(cell_columns)
     require_columns(lists, [*cell_columns, USER_ID, MOVIE_ID, RANK], name="lists")
+    reserved = {RECOMMENDER, PARAMS, IS_BEST, "k", *RANKING_METRIC_COLUMNS}
+    clashing = sorted(reserved.intersection(cell_columns))
+    if clashing:
+        raise ValueError(f"cell columns {clashing} clash with the tuning table's own columns")
     check_positive_int(k, name="k")
     metrics = ranking_metrics(
         recommendations=lists, relevant=relevant, k=k, group_cols=cell_columns

@@ -105,6 +105,15 @@ def test_ranking_grid_table_scores_each_cell_and_picks_the_best_ndcg(spark):
     assert (table["recommender"] == "toy").all() and (table["n_users_evaluated"] == 2).all()
 
 
+def test_ranking_grid_table_refuses_cell_columns_named_like_its_own(spark):
+    relevant = spark.createDataFrame([(1, 10)], f"{USER_ID} int, {MOVIE_ID} int")
+    lists = spark.createDataFrame(
+        [(5, 1, 10, 1)], f"k int, {USER_ID} int, {MOVIE_ID} int, {RANK} int"
+    )
+    with pytest.raises(ValueError, match=r"cell columns \['k'\] clash"):
+        ranking_grid_table(lists=lists, relevant=relevant, cell_columns=["k"], k=1, recommender="x")
+
+
 def test_grid_cells_are_the_product_and_refuse_an_empty_list():
     assert grid_cells({"a": [1, 2], "b": [0.5]}) == [{"a": 1, "b": 0.5}, {"a": 2, "b": 0.5}]
     assert grid_cells({}) == [{}]
