@@ -66,7 +66,8 @@ def model_id(name: str) -> str:
 
 RECOMMENDATION_TABLES = ("fct_similar_movies", "ml_user_recommendations")
 # The lineage the graph must show: in each chain, every node reaches the next through drawn
-# edges (the cosine chain is direct edges; the ALS branch passes through the ALS model).
+# edges (the cosine chain is direct edges; the served recommendations come through the split,
+# a recommender's tuning and lists, and join the cosine path's pair aggregates via item-kNN).
 LINEAGE_CHAINS = [
     [
         RATINGS_SOURCE,
@@ -80,7 +81,14 @@ LINEAGE_CHAINS = [
     ],
     [
         model_id("int_ratings_validated"),
-        model_id("ml_als_model"),
+        model_id("ml_rating_splits"),
+        model_id("ml_ease_tuning"),
+        model_id("ml_ease_recommendations"),
+        model_id("ml_user_recommendations"),
+    ],
+    [
+        model_id("int_movie_pair_scores"),
+        model_id("ml_item_knn_recommendations"),
         model_id("ml_user_recommendations"),
     ],
 ]
