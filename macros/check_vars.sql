@@ -23,6 +23,8 @@
         'top_n': 'positive_int',
         'pair_join': ['broadcast', 'shuffle'],
         'pair_partitions': 'positive_int',
+        'pair_engine': ['sql', 'blocked'],
+        'pair_blocked_max_ratings': 'positive_int',
         'evaluation_protocol': ['stratified', 'seed'],
         'stratified_train_share': 'number_0_1_exclusive',
         'stratified_validation_share': 'number_0_1_exclusive',

@@ -1,8 +1,18 @@
 -- The cosine seed's pair aggregates: co-rater count, the three sums of the cosine formula,
 -- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)).
 --
+-- The var `pair_engine` picks how: `sql` (default) aggregates the self-join below, the
+-- definition; `blocked` reads the same rows from int_movie_pair_scores_blocked (sparse
+-- matrix products per block of movies, python_jobs/pair_products.py).
+--
 -- A view (why: its YAML description): querying it recomputes the aggregation. Set
 -- `+materialized: table` for this model to keep every pair, e.g. to study other thresholds.
+{% if var('pair_engine') == 'blocked' %}
+
+select * from {{ ref('int_movie_pair_scores_blocked') }}
+
+{% else %}
+
 with
 
 pairs as (
@@ -35,3 +45,5 @@ scored as (
 )
 
 select * from scored
+
+{% endif %}

@@ -2,6 +2,17 @@
 -- non-test ratings of ml_rating_splits: per movie pair, the co-raters and the sum of rating
 -- products over users whose two ratings are both train or validation (evaluation scope),
 -- and over users whose two ratings are both train (tuning scope).
+--
+-- With the var `pair_engine: blocked`, the same rows come from
+-- int_split_movie_pair_scores_blocked (sparse products) and this model is a view of them.
+{% if var('pair_engine') == 'blocked' %}
+
+{{ config(materialized='view') }}
+
+select * from {{ ref('int_split_movie_pair_scores_blocked') }}
+
+{% else %}
+
 with
 
 splits as (
@@ -52,3 +63,5 @@ aggregated as (
 )
 
 select * from aggregated
+
+{% endif %}

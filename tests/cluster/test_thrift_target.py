@@ -385,6 +385,49 @@ def test_a_failed_rebuild_keeps_the_old_rows_on_the_thrift_target(
     assert staging_dirs(spark_dir) == []
 
 
+def test_blocked_pair_engine_runs_through_spark_connect(
+    cluster: Cluster,
+    ml_latest_small: Path,
+    ml_latest_small_build: DbtRun,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`pair_engine: blocked` on the thrift target: its Python models ship the rating matrix
+    to the cluster's executors through Spark Connect, and give the local SQL engine's rows."""
+    work = tmp_path_factory.mktemp("thrift-blocked")
+    blocked_vars = ml_latest_small_vars(ml_latest_small)[:-1] + ", pair_engine: blocked}"
+    run = run_dbt(
+        [
+            "run",
+            "--target",
+            "thrift",
+            "--select",
+            "+int_movie_pair_scores_blocked",
+            "+int_split_movie_pair_scores_blocked",
+            "--vars",
+            blocked_vars,
+        ],
+        spark_dir=cluster.config.state_dir,
+        work_dir=work,
+        schema="blocked_pairs",
+        env=thrift_env(cluster),
+    )
+    assert_dbt_ok(run)
+    assert "blocked sparse products" in run.output
+    pairs = run.read_table("int_movie_pair_scores_blocked")
+    filtered = pairs[(pairs["num_pairs"] >= 10) & (pairs["score"] >= 0.95)]
+    key = ["movie1_id", "movie2_id"]
+    for ours, table in [
+        (filtered, PAIR_MODEL),
+        (run.read_table("int_split_movie_pair_scores_blocked"), "int_split_movie_pair_scores"),
+    ]:
+        reference = ml_latest_small_build.read_table(table)
+        pd.testing.assert_frame_equal(
+            ours[list(reference.columns)].sort_values(key).reset_index(drop=True),
+            reference.sort_values(key).reset_index(drop=True),
+            check_exact=True,
+        )
+
+
 def _stream_dbt(
     args: list[str], env: dict[str, str], on_line: Any, work: Path
 ) -> tuple[int, str, float]:

@@ -1,0 +1,419 @@
+"""The cosine seed's pair aggregates as blocked sparse matrix products (``pair_engine: blocked``).
+
+The SQL self-join (``int_movie_pairs``, ``macros/movie_pairs.sql``) is the readable definition:
+per pair of movies rated by the same user, ``num_pairs`` co-raters and the sums ``sum_xy``,
+``sum_xx``, ``sum_yy`` of the cosine formula. The same figures are entries of products of the
+user x movie matrices:
+
+- ``X``, binary (who rated what), ``H`` the ratings in half stars (``2·rating``, integers
+  1..10: the staging checks refuse a rating off the half-star grid) and ``S = H∘H``;
+- ``num_pairs = XᵀX``, ``sum_xy = HᵀH / 4``, ``sum_xx = SᵀX / 4`` and ``sum_yy = XᵀS / 4``.
+
+The products are exact: every entry is a sum of small integers (below 2**53), and the
+division by 4 is exact in binary floating point, so the sums equal the SQL's double sums of
+half-star products, and ``score`` (the same expression) is the same double.
+
+Work is split by blocks of movies: one Spark task computes the rows ``movie1`` of one block,
+against the columns ``movie2 > movie1``, with scipy. Blocks are cut so that each holds about
+the same number of multiply-adds (the rating pairs it produces). Every task reads the whole
+eligible rating matrix, shipped once per executor as a file (``addArtifacts`` on Spark
+Connect and classic sessions alike), so each Python worker holds the rating matrices,
+about 40 bytes a rating, and one block's products and
+rows, about 200 bytes a pair of the block (measured: 0.57 GB over the process's start for
+1M ratings in blocks of 2.5M pairs); a block holds at most ``PAIRS_PER_BLOCK`` of the
+possible pairs. The var ``pair_blocked_max_ratings`` bounds the ratings; beyond it the
+build uses the shuffle join (:func:`shuffle_join_pair_scores`), the seed's plan.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as sf
+
+from python_jobs.columns import MOVIE_ID, RATING, SPLIT, USER_ID
+
+PAIR_SCHEMA = (
+    "movie1_id int, movie2_id int, num_pairs bigint, "
+    "sum_xy double, sum_xx double, sum_yy double, score double"
+)
+SPLIT_PAIR_SCHEMA = (
+    "movie1_id int, movie2_id int, evaluation_num_pairs bigint, evaluation_sum_xy double, "
+    "tuning_num_pairs bigint, tuning_sum_xy double"
+)
+# Bytes of worker memory per eligible rating (file + matrices), the figure the bound uses.
+BYTES_PER_RATING = 40
+# Blocks per Spark core: enough to balance the tasks, few enough that each is worth a task.
+BLOCKS_PER_CORE = 4
+ROWS_PER_BATCH = 500_000
+# At most about this many movie pairs a block: a block's products and rows take about 200
+# bytes a pair of its worker's memory.
+PAIRS_PER_BLOCK = 4_000_000
+
+_MATRICES: dict[str, tuple] = {}
+
+
+def _eligible_ratings(
+    ratings: DataFrame, min_raters: int, extra: list[str] | None = None
+) -> DataFrame:
+    """The SQL's pruning: movies with fewer than ``min_raters`` ratings cannot pass the
+    co-rater filter, so they are left out before any pair is formed."""
+    eligible_movies = (
+        ratings.groupBy(MOVIE_ID).count().where(sf.col("count") >= min_raters).select(MOVIE_ID)
+    )
+    columns = [USER_ID, MOVIE_ID, RATING, *(extra or [])]
+    return ratings.select(*columns).join(eligible_movies, MOVIE_ID, "left_semi")
+
+
+def shuffle_join_pair_scores(ratings: DataFrame, min_raters: int) -> DataFrame:
+    """The seed's plan in DataFrame form: self-join on user, ``movie1 < movie2``, aggregate.
+
+    The fallback of :func:`pair_scores` when the rating matrix is over the memory bound.
+    """
+    eligible = _eligible_ratings(ratings, min_raters)
+    first = eligible.select(
+        sf.col(USER_ID), sf.col(MOVIE_ID).alias("movie1_id"), sf.col(RATING).alias("rating1")
+    )
+    second = eligible.select(
+        sf.col(USER_ID), sf.col(MOVIE_ID).alias("movie2_id"), sf.col(RATING).alias("rating2")
+    )
+    pairs = first.join(second, USER_ID).where(sf.col("movie1_id") < sf.col("movie2_id"))
+    aggregated = pairs.groupBy("movie1_id", "movie2_id").agg(
+        sf.count(sf.lit(1)).alias("num_pairs"),
+        sf.sum(sf.col("rating1") * sf.col("rating2")).alias("sum_xy"),
+        sf.sum(sf.col("rating1") * sf.col("rating1")).alias("sum_xx"),
+        sf.sum(sf.col("rating2") * sf.col("rating2")).alias("sum_yy"),
+    )
+    return aggregated.withColumn(
+        "score", sf.col("sum_xy") / (sf.sqrt("sum_xx") * sf.sqrt("sum_yy"))
+    )
+
+
+def shuffle_join_split_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
+    """int_split_movie_pair_scores's aggregation in DataFrame form, over already pruned
+    (user_id, movie_id, rating, train) rows: the fallback of :func:`split_pair_scores`."""
+    first = eligible.select(
+        USER_ID,
+        sf.col(MOVIE_ID).alias("movie1_id"),
+        sf.col(RATING).alias("rating1"),
+        sf.col("train").alias("train1"),
+    )
+    second = eligible.select(
+        USER_ID,
+        sf.col(MOVIE_ID).alias("movie2_id"),
+        sf.col(RATING).alias("rating2"),
+        sf.col("train").alias("train2"),
+    )
+    pairs = first.join(second, USER_ID).where(sf.col("movie1_id") < sf.col("movie2_id"))
+    both_train = sf.col("train1") & sf.col("train2")
+    product = sf.col("rating1") * sf.col("rating2")
+    return (
+        pairs.groupBy("movie1_id", "movie2_id")
+        .agg(
+            sf.count(sf.lit(1)).alias("evaluation_num_pairs"),
+            sf.sum(product).alias("evaluation_sum_xy"),
+            sf.count_if(both_train).alias("tuning_num_pairs"),
+            sf.coalesce(sf.sum(sf.when(both_train, product)), sf.lit(0.0)).alias("tuning_sum_xy"),
+        )
+        .where(sf.col("evaluation_num_pairs") >= min_pairs)
+    )
+
+
+def block_bounds(user_index: np.ndarray, movie_index: np.ndarray, blocks: int) -> np.ndarray:
+    """Cut points ``0 = b0 < b1 < ... = n_movies`` of contiguous movie blocks with about equal
+    work: a rating (u, j) costs the number of u's ratings of movies after j, the pairs it
+    starts. Returns at most ``blocks + 1`` distinct bounds."""
+    n_movies = int(movie_index.max()) + 1 if len(movie_index) else 0
+    order = np.lexsort((movie_index, user_index))
+    users = user_index[order]
+    row_ends = np.searchsorted(users, users, side="right")
+    later = row_ends - np.arange(len(users)) - 1
+    cost = np.bincount(movie_index[order], weights=later, minlength=n_movies)
+    cumulative = np.concatenate([[0.0], np.cumsum(cost)])
+    targets = np.linspace(0.0, cumulative[-1], blocks + 1)[1:-1]
+    cuts = np.searchsorted(cumulative, targets, side="left")
+    return np.unique(np.concatenate([[0], cuts, [n_movies]])).astype(np.int64)
+
+
+def _load_matrices(path: str) -> dict:
+    """The rating matrices of one shipped file, loaded once per Python worker: ``binary``
+    (X), ``rated`` (H), ``squared`` (H∘H) and, when the file marks training ratings,
+    ``train_binary`` and ``train_rated`` over those alone."""
+    if path not in _MATRICES:
+        _MATRICES.clear()
+        with np.load(path) as data:
+            arrays = {name: data[name] for name in data.files}
+        users, movies = arrays["users"], arrays["movies"]
+        shape = (int(users.max()) + 1, len(arrays["movie_ids"]))
+        halves = arrays["half_stars"].astype(np.float64)
+
+        def matrix(values: np.ndarray, rows: np.ndarray | None = None):
+            rows = np.ones(len(users), dtype=bool) if rows is None else rows
+            return scipy.sparse.csr_matrix((values[rows], (users[rows], movies[rows])), shape=shape)
+
+        matrices = {
+            "movie_ids": arrays["movie_ids"],
+            "binary": matrix(np.ones(len(users))),
+            "rated": matrix(halves),
+            "squared": matrix(halves * halves),
+        }
+        if "train" in arrays:
+            matrices["train_binary"] = matrix(np.ones(len(users)), arrays["train"])
+            matrices["train_rated"] = matrix(halves, arrays["train"])
+        _MATRICES[path] = matrices
+    return _MATRICES[path]
+
+
+def _products(matrices: dict, lo: int, hi: int, pairs: list[tuple[str, str]]) -> list:
+    """``matrices[a][:, lo:hi]ᵀ · matrices[b][:, lo:]`` for each (a, b), indices sorted; each
+    matrix is sliced once."""
+    lefts = {name: matrices[name][:, lo:hi].T.tocsr() for name in {a for a, _ in pairs}}
+    rights = {name: matrices[name][:, lo:] for name in {b for _, b in pairs}}
+    products = []
+    for left, right in pairs:
+        product = lefts[left] @ rights[right]
+        product.sort_indices()
+        products.append(product)
+    return products
+
+
+def _same_pattern(products: list) -> None:
+    """Products over the same ratings share the pattern of the co-rated pairs."""
+    first = products[0]
+    for product in products[1:]:
+        if not (
+            np.array_equal(product.indptr, first.indptr)
+            and np.array_equal(product.indices, first.indices)
+        ):
+            raise AssertionError("pair products disagree on which pairs are co-rated")
+
+
+def _pairs_of(product, lo: int, min_pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Global (row, column) indices of the product's entries and the mask of the pairs kept:
+    movie2 after movie1, at least ``min_pairs`` co-raters (the product counts them)."""
+    rows = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr)) + lo
+    cols = product.indices.astype(np.int64) + lo
+    return rows, cols, (cols > rows) & (product.data >= min_pairs)
+
+
+def _on_pattern(product, rows: np.ndarray, cols: np.ndarray, lo: int) -> np.ndarray:
+    """``product``'s values at the pairs (rows, cols), 0 where it has none: the tuning
+    scope's products cover a subset of the evaluation scope's pairs. Both products have
+    sorted indices, so their row-major keys are sorted and a binary search finds them."""
+    width = product.shape[1]
+    wanted = (rows - lo) * width + (cols - lo)
+    have = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr)) * width
+    have = have + product.indices
+    if len(have) == 0:
+        return np.zeros(len(wanted))
+    where = np.minimum(np.searchsorted(have, wanted), len(have) - 1)
+    return np.where(have[where] == wanted, product.data[where], 0.0)
+
+
+def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFrame:
+    """The pairs (movie1 in [lo, hi), movie2 > movie1) with at least ``min_pairs`` co-raters,
+    with ``PAIR_SCHEMA``'s columns."""
+    matrices = _load_matrices(path)
+    products = _products(
+        matrices,
+        lo,
+        hi,
+        [("binary", "binary"), ("rated", "rated"), ("squared", "binary"), ("binary", "squared")],
+    )
+    _same_pattern(products)
+    num_pairs, sum_xy, sum_xx, sum_yy = products
+    rows, cols, keep = _pairs_of(num_pairs, lo, min_pairs)
+    xy, xx, yy = (product.data[keep] / 4.0 for product in (sum_xy, sum_xx, sum_yy))
+    movie_ids = matrices["movie_ids"]
+    return pd.DataFrame(
+        {
+            "movie1_id": movie_ids[rows[keep]].astype(np.int32),
+            "movie2_id": movie_ids[cols[keep]].astype(np.int32),
+            "num_pairs": num_pairs.data[keep].astype(np.int64),
+            "sum_xy": xy,
+            "sum_xx": xx,
+            "sum_yy": yy,
+            "score": xy / (np.sqrt(xx) * np.sqrt(yy)),
+        }
+    )
+
+
+def block_split_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFrame:
+    """``SPLIT_PAIR_SCHEMA``'s rows for movie1 in [lo, hi): co-raters and rating-product sums
+    over all shipped ratings (evaluation scope) and over the training ones (tuning scope),
+    for the pairs with at least ``min_pairs`` evaluation co-raters."""
+    matrices = _load_matrices(path)
+    evaluation = _products(matrices, lo, hi, [("binary", "binary"), ("rated", "rated")])
+    _same_pattern(evaluation)
+    tuning = _products(
+        matrices, lo, hi, [("train_binary", "train_binary"), ("train_rated", "train_rated")]
+    )
+    _same_pattern(tuning)
+    rows, cols, keep = _pairs_of(evaluation[0], lo, min_pairs)
+    rows, cols = rows[keep], cols[keep]
+    movie_ids = matrices["movie_ids"]
+    return pd.DataFrame(
+        {
+            "movie1_id": movie_ids[rows].astype(np.int32),
+            "movie2_id": movie_ids[cols].astype(np.int32),
+            "evaluation_num_pairs": evaluation[0].data[keep].astype(np.int64),
+            "evaluation_sum_xy": evaluation[1].data[keep] / 4.0,
+            "tuning_num_pairs": _on_pattern(tuning[0], rows, cols, lo).astype(np.int64),
+            "tuning_sum_xy": _on_pattern(tuning[1], rows, cols, lo) / 4.0,
+        }
+    )
+
+
+def _ship(session: SparkSession, path: str) -> str:
+    """Make ``path`` readable by every executor (classic and Spark Connect sessions alike);
+    returns the name tasks find it by, through ``SparkFiles.get``."""
+    session.addArtifacts(path, file=True)
+    return Path(path).name
+
+
+def _blocked(
+    session: SparkSession,
+    eligible: pd.DataFrame,
+    *,
+    worker,
+    schema: str,
+    min_pairs: int,
+    blocks: int | None,
+) -> DataFrame:
+    """Ship ``eligible`` (user_id, movie_id, rating[, train]) and run ``worker`` on each
+    block of movies, one Spark task a block."""
+    user_ids, user_index = np.unique(eligible[USER_ID].to_numpy(), return_inverse=True)
+    movie_ids, movie_index = np.unique(eligible[MOVIE_ID].to_numpy(), return_inverse=True)
+    arrays = {
+        "users": user_index.astype(np.int32),
+        "movies": movie_index.astype(np.int32),
+        "half_stars": np.rint(eligible[RATING].to_numpy() * 2).astype(np.int8),
+        "movie_ids": movie_ids.astype(np.int32),
+    }
+    if "train" in eligible:
+        arrays["train"] = eligible["train"].to_numpy(dtype=bool)
+    possible_pairs = len(movie_ids) * (len(movie_ids) - 1) // 2
+    tasks = blocks or max(
+        BLOCKS_PER_CORE * max(1, _default_parallelism(session)),
+        -(-possible_pairs // PAIRS_PER_BLOCK),
+    )
+    bounds = block_bounds(user_index, movie_index, tasks)
+    work = Path(tempfile.mkdtemp(prefix="pair-products-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    path = work / f"ratings-{uuid.uuid4().hex}.npz"
+    np.savez(path, **arrays)
+    name = _ship(session, str(path))
+    print(
+        f"pair aggregates: {len(eligible):,} ratings of {len(user_ids):,} users and "
+        f"{len(movie_ids):,} movies, {len(bounds) - 1} blocked sparse products"
+    )
+    block_frame = session.createDataFrame(
+        pd.DataFrame({"lo": bounds[:-1], "hi": bounds[1:]})
+    ).repartition(len(bounds) - 1)
+
+    def compute(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark import SparkFiles
+
+        local = SparkFiles.get(name)
+        for batch in batches:
+            for lo, hi in zip(batch["lo"], batch["hi"], strict=True):
+                rows = worker(local, int(lo), int(hi), min_pairs)
+                # Arrow batches of bounded size on their way to the JVM.
+                for start in range(0, len(rows), ROWS_PER_BATCH):
+                    yield rows.iloc[start : start + ROWS_PER_BATCH]
+
+    return block_frame.mapInPandas(compute, schema)
+
+
+def _over_bound(count: int, max_ratings: int) -> bool:
+    if count <= max_ratings:
+        return False
+    print(
+        f"pair aggregates: {count:,} eligible ratings exceed pair_blocked_max_ratings "
+        f"({max_ratings:,}, about {max_ratings * BYTES_PER_RATING / 1e9:.1f} GB per "
+        "worker): shuffle join"
+    )
+    return True
+
+
+def pair_scores(
+    session: SparkSession,
+    ratings: DataFrame,
+    *,
+    min_raters: int,
+    min_pairs: int = 1,
+    max_ratings: int,
+    blocks: int | None = None,
+) -> DataFrame:
+    """The pair aggregates of ``ratings`` (user_id, movie_id, rating) with ``PAIR_SCHEMA``:
+    every pair of movies each rated by at least ``min_raters`` users, with at least
+    ``min_pairs`` co-raters. Blocked sparse products when the eligible ratings number at
+    most ``max_ratings``, the shuffle join beyond (printed either way)."""
+    eligible = _eligible_ratings(ratings, min_raters)
+    if _over_bound(eligible.count(), max_ratings):
+        scores = shuffle_join_pair_scores(ratings, min_raters)
+        return scores.where(sf.col("num_pairs") >= min_pairs)
+    return _blocked(
+        session,
+        eligible.toPandas(),
+        worker=block_pair_scores,
+        schema=PAIR_SCHEMA,
+        min_pairs=min_pairs,
+        blocks=blocks,
+    )
+
+
+def split_pair_scores(
+    session: SparkSession,
+    splits: DataFrame,
+    *,
+    min_raters: int,
+    min_pairs: int,
+    max_ratings: int,
+    blocks: int | None = None,
+) -> DataFrame:
+    """``int_split_movie_pair_scores``'s rows (``SPLIT_PAIR_SCHEMA``) from the split table:
+    over the non-test ratings of movies with at least ``min_raters`` of them, the pairs
+    with at least ``min_pairs`` co-raters, their evaluation-scope (train and validation)
+    and tuning-scope (train) co-raters and rating-product sums."""
+    non_test = splits.where(sf.col(SPLIT) != "test").select(
+        USER_ID, MOVIE_ID, RATING, (sf.col(SPLIT) == "train").alias("train")
+    )
+    eligible = _eligible_ratings(non_test, min_raters, extra=["train"])
+    if _over_bound(eligible.count(), max_ratings):
+        return shuffle_join_split_pair_scores(eligible, min_pairs)
+    return _blocked(
+        session,
+        eligible.toPandas(),
+        worker=block_split_pair_scores,
+        schema=SPLIT_PAIR_SCHEMA,
+        min_pairs=min_pairs,
+        blocks=blocks,
+    )
+
+
+def _default_parallelism(session: SparkSession) -> int:
+    try:
+        return int(session.sparkContext.defaultParallelism)
+    except Exception:  # Spark Connect has no SparkContext
+        return int(session.conf.get("spark.sql.shuffle.partitions", "4") or 4)
+
+
+__all__ = [
+    "PAIR_SCHEMA",
+    "SPLIT_PAIR_SCHEMA",
+    "block_bounds",
+    "block_pair_scores",
+    "block_split_pair_scores",
+    "pair_scores",
+    "split_pair_scores",
+]

@@ -1,0 +1,195 @@
+"""The blocked sparse-product engine of the pair aggregates against a brute-force self-join.
+
+The expected figures are a pandas merge of the ratings with themselves on the user, the
+definition the SQL self-join (``macros/movie_pairs.sql``) implements.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from python_jobs import pair_products
+from tests.python_jobs.ratings import SCHEMA, sparse_ratings
+
+KEY = ["movie1_id", "movie2_id"]
+
+
+def self_join_pair_scores(ratings: pd.DataFrame, min_raters: int, min_pairs: int) -> pd.DataFrame:
+    counts = ratings.groupby("movie_id")["user_id"].transform("size")
+    eligible = ratings[counts >= min_raters]
+    pairs = eligible.merge(eligible, on="user_id", suffixes=("1", "2"))
+    pairs = pairs[pairs["movie_id1"] < pairs["movie_id2"]]
+    pairs = pairs.assign(
+        xy=pairs["rating1"] * pairs["rating2"],
+        xx=pairs["rating1"] ** 2,
+        yy=pairs["rating2"] ** 2,
+    )
+    grouped = (
+        pairs.groupby(["movie_id1", "movie_id2"])
+        .agg(
+            num_pairs=("xy", "size"),
+            sum_xy=("xy", "sum"),
+            sum_xx=("xx", "sum"),
+            sum_yy=("yy", "sum"),
+        )
+        .reset_index()
+        .rename(columns={"movie_id1": "movie1_id", "movie_id2": "movie2_id"})
+    )
+    grouped = grouped[grouped["num_pairs"] >= min_pairs]
+    grouped["score"] = grouped["sum_xy"] / (np.sqrt(grouped["sum_xx"]) * np.sqrt(grouped["sum_yy"]))
+    return grouped.sort_values(KEY).reset_index(drop=True)
+
+
+def assert_same_pairs(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    actual = actual.sort_values(KEY).reset_index(drop=True)
+    assert len(actual) == len(expected) > 0
+    np.testing.assert_array_equal(actual[KEY].to_numpy(), expected[KEY].to_numpy())
+    np.testing.assert_array_equal(actual["num_pairs"], expected["num_pairs"])
+    for column in ["sum_xy", "sum_xx", "sum_yy", "score"]:
+        # exact: half-star sums are exact in binary floating point
+        np.testing.assert_array_equal(actual[column].to_numpy(), expected[column].to_numpy())
+
+
+def ratings_frame(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(1, 121):
+        movies = rng.choice(np.arange(1, 61) * 7, size=int(rng.integers(2, 30)), replace=False)
+        rows += [(user, int(m), float(rng.integers(1, 11)) / 2) for m in movies]
+    return pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
+
+
+def write_matrices(ratings: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    _, users = np.unique(ratings["user_id"], return_inverse=True)
+    movie_ids, movies = np.unique(ratings["movie_id"], return_inverse=True)
+    np.savez(
+        path,
+        users=users.astype(np.int32),
+        movies=movies.astype(np.int32),
+        half_stars=np.rint(ratings["rating"].to_numpy() * 2).astype(np.int8),
+        movie_ids=movie_ids.astype(np.int32),
+    )
+    return users, movies
+
+
+@pytest.mark.parametrize("blocks", [1, 3, 8])
+def test_blocks_together_give_every_pair_once_with_exact_sums(tmp_path: Path, blocks: int) -> None:
+    ratings = ratings_frame()
+    users, movies = write_matrices(ratings, tmp_path / "ratings.npz")
+    bounds = pair_products.block_bounds(users, movies, blocks)
+    assert bounds[0] == 0 and bounds[-1] == movies.max() + 1
+    assert (np.diff(bounds) > 0).all() and len(bounds) <= blocks + 1
+    parts = [
+        pair_products.block_pair_scores(str(tmp_path / "ratings.npz"), int(lo), int(hi), 2)
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    assert_same_pairs(pd.concat(parts), self_join_pair_scores(ratings, 1, 2))
+
+
+def test_block_bounds_balance_the_pairs_each_block_starts() -> None:
+    ratings = ratings_frame(seed=5)
+    _, users = np.unique(ratings["user_id"], return_inverse=True)
+    _, movies = np.unique(ratings["movie_id"], return_inverse=True)
+    bounds = pair_products.block_bounds(users, movies, 4)
+    # the pairs (j, later movie) each movie j starts, counted from the self-join
+    pairs = self_join_pair_scores(ratings, 1, 1)
+    index = {m: i for i, m in enumerate(np.unique(ratings["movie_id"]))}
+    started = np.bincount(
+        pairs["movie1_id"].map(index), weights=pairs["num_pairs"], minlength=len(index)
+    )
+    per_block = [started[lo:hi].sum() for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    assert len(per_block) == 4
+    assert max(per_block) < 0.5 * started.sum()  # no block holds half the work
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("max_ratings", [10**9, 10], ids=["blocked", "shuffle-fallback"])
+def test_pair_scores_on_spark_equal_the_self_join(spark, capsys, max_ratings: int) -> None:
+    rows = sparse_ratings(n_users=80, n_movies=40)
+    ratings = spark.createDataFrame(rows, SCHEMA)
+    expected = self_join_pair_scores(
+        pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"]), 3, 2
+    )
+    actual = pair_products.pair_scores(
+        spark, ratings, min_raters=3, min_pairs=2, max_ratings=max_ratings, blocks=3
+    ).toPandas()
+    assert_same_pairs(actual, expected)
+    printed = capsys.readouterr().out
+    assert ("shuffle join" in printed) == (max_ratings == 10), printed
+
+
+def split_self_join(ratings: pd.DataFrame, min_raters: int, min_pairs: int) -> pd.DataFrame:
+    """int_split_movie_pair_scores by its definition: non-test ratings, both scopes."""
+    non_test = ratings[ratings["split"] != "test"]
+    counts = non_test.groupby("movie_id")["user_id"].transform("size")
+    eligible = non_test[counts >= min_raters]
+    pairs = eligible.merge(eligible, on="user_id", suffixes=("1", "2"))
+    pairs = pairs[pairs["movie_id1"] < pairs["movie_id2"]]
+    both_train = (pairs["split1"] == "train") & (pairs["split2"] == "train")
+    pairs = pairs.assign(
+        xy=pairs["rating1"] * pairs["rating2"],
+        train_pair=both_train.astype(np.int64),
+        train_xy=np.where(both_train, pairs["rating1"] * pairs["rating2"], 0.0),
+    )
+    grouped = (
+        pairs.groupby(["movie_id1", "movie_id2"])
+        .agg(
+            evaluation_num_pairs=("xy", "size"),
+            evaluation_sum_xy=("xy", "sum"),
+            tuning_num_pairs=("train_pair", "sum"),
+            tuning_sum_xy=("train_xy", "sum"),
+        )
+        .reset_index()
+        .rename(columns={"movie_id1": "movie1_id", "movie_id2": "movie2_id"})
+    )
+    return grouped[grouped["evaluation_num_pairs"] >= min_pairs].reset_index(drop=True)
+
+
+def with_splits(ratings: pd.DataFrame, seed: int = 9) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return ratings.assign(
+        split=rng.choice(["train", "validation", "test"], size=len(ratings), p=[0.6, 0.15, 0.25])
+    )
+
+
+def assert_same_split_pairs(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
+    actual = actual.sort_values(KEY).reset_index(drop=True)
+    assert len(actual) == len(expected) > 0
+    assert (expected["tuning_num_pairs"] == 0).any()  # pairs with no training co-rater
+    for column in expected.columns:
+        np.testing.assert_array_equal(actual[column].to_numpy(), expected[column].to_numpy())
+
+
+@pytest.mark.parametrize("blocks", [1, 5])
+def test_split_blocks_give_both_scopes_exactly(tmp_path: Path, blocks: int) -> None:
+    ratings = with_splits(ratings_frame(seed=4))
+    counts = ratings[ratings["split"] != "test"].groupby("movie_id")["user_id"].size()
+    eligible = ratings[ratings["movie_id"].isin(counts[counts >= 3].index)]
+    eligible = eligible[eligible["split"] != "test"]
+    users, movies = write_matrices(eligible, tmp_path / "ratings.npz")
+    np.savez(
+        tmp_path / "split.npz",
+        **dict(np.load(tmp_path / "ratings.npz")),
+        train=(eligible["split"] == "train").to_numpy(),
+    )
+    bounds = pair_products.block_bounds(users, movies, blocks)
+    parts = [
+        pair_products.block_split_pair_scores(str(tmp_path / "split.npz"), int(lo), int(hi), 2)
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    assert_same_split_pairs(pd.concat(parts), split_self_join(ratings, 3, 2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("max_ratings", [10**9, 10], ids=["blocked", "shuffle-fallback"])
+def test_split_pair_scores_on_spark_equal_the_self_join(spark, max_ratings: int) -> None:
+    ratings = with_splits(ratings_frame(seed=6))
+    frame = spark.createDataFrame(ratings)
+    actual = pair_products.split_pair_scores(
+        spark, frame, min_raters=3, min_pairs=2, max_ratings=max_ratings, blocks=4
+    ).toPandas()
+    assert_same_split_pairs(actual, split_self_join(ratings, 3, 2))
