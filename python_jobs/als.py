@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
+import scipy.sparse
 from pyspark.ml.recommendation import ALS, ALSModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
@@ -34,7 +37,8 @@ from python_jobs import defaults
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, TITLE, USER_ID
 from python_jobs.metrics import require_columns
 from python_jobs.popularity import popularity_top_n
-from python_jobs.ranking import check_positive_int, top_n_by_score
+from python_jobs.ranking import check_positive_int
+from python_jobs.scoring import SCORE_BLOCK_USERS
 from python_jobs.splitting import check_seed, ids_and_rating
 
 RECOMMENDATION_SOURCE = "recommendation_source"
@@ -160,23 +164,65 @@ def predict_known(model: ALSModel, frame: DataFrame) -> DataFrame:
 def als_top_n(*, model: ALSModel, users: DataFrame, exclude: DataFrame, top_n: int) -> DataFrame:
     """Each of ``users`` (that the model knows) gets its ``top_n`` unexcluded movies.
 
-    Scores every (user, trained movie) pair (the same work as ``recommendForAllUsers``):
-    user factors hash-partitioned by user, item factors broadcast, so the scored pairs
-    stay partitioned by user; excluded pairs are anti-joined and the per-user
-    ``row_number() <= top_n`` filter is evaluated by Spark as a per-partition group
-    limit. Only movies with item factors, i.e. seen in training, can come out.
+    Scores every (user, trained movie) pair, the same work as ``recommendForAllUsers``, on
+    the driver in numpy blocks of ``SCORE_BLOCK_USERS`` users: the factors, the users'
+    excluded pairs and the lists are small, and a Spark cross join of the same pairs costs
+    far more (docs/benchmarks.md, python_jobs/scoring.py). Ranked by prediction
+    (the factors' dot product, in float64), ties by lower movie id. Only movies with item
+    factors, i.e. seen in training, can come out; a user with fewer candidates than
+    ``top_n`` gets a shorter list.
+
+    Returns ``user_id``, ``movie_id``, ``prediction`` and RANK (1..top_n).
     """
     user_factors, item_factors = _factors(model)
-    user_factors = user_factors.join(
-        users.select(USER_ID).distinct(), on=USER_ID, how="left_semi"
-    ).repartition(USER_ID)
-    scored = (
-        user_factors.crossJoin(sf.broadcast(item_factors))
-        .select(USER_ID, MOVIE_ID, _dot(model.rank).alias(PREDICTION))
-        .join(exclude.select(USER_ID, MOVIE_ID), on=[USER_ID, MOVIE_ID], how="left_anti")
-        .where(~sf.isnan(PREDICTION))
+    wanted = users.select(USER_ID).distinct()
+    known = user_factors.join(wanted, on=USER_ID, how="left_semi").toPandas()
+    known = known.sort_values(USER_ID, ignore_index=True)
+    items = item_factors.toPandas().sort_values(MOVIE_ID, ignore_index=True)
+    user_ids = known[USER_ID].to_numpy()
+    movie_ids = items[MOVIE_ID].to_numpy()
+    rank = model.rank
+    user_matrix = np.asarray(known["user_features"].tolist(), dtype=np.float64).reshape(-1, rank)
+    item_matrix = np.asarray(items["item_features"].tolist(), dtype=np.float64).reshape(-1, rank)
+    excluded = (
+        exclude.select(USER_ID, MOVIE_ID).join(wanted, on=USER_ID, how="left_semi").toPandas()
     )
-    return top_n_by_score(scored, score_col=PREDICTION, top_n=top_n)
+    rows = pd.Index(user_ids).get_indexer(excluded[USER_ID])
+    cols = pd.Index(movie_ids).get_indexer(excluded[MOVIE_ID])
+    inside = (rows >= 0) & (cols >= 0)  # a movie without item factors is no candidate
+    mask = scipy.sparse.csr_matrix(
+        (np.ones(int(inside.sum()), dtype=bool), (rows[inside], cols[inside])),
+        shape=(len(user_ids), len(movie_ids)),
+    )
+    depth = min(top_n, len(movie_ids))
+    frames = []
+    for start in range(0, len(user_ids), SCORE_BLOCK_USERS):
+        block = slice(start, start + SCORE_BLOCK_USERS)
+        scores = user_matrix[block] @ item_matrix.T
+        scores[mask[block].toarray() | np.isnan(scores)] = -np.inf
+        # columns ascend by movie id: a stable sort keeps the lower id first among ties
+        columns = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+        chosen = np.take_along_axis(scores, columns, axis=1)
+        keep = np.isfinite(chosen).ravel()
+        frames.append(
+            pd.DataFrame(
+                {
+                    USER_ID: np.repeat(user_ids[block], depth)[keep],
+                    MOVIE_ID: movie_ids[columns].ravel()[keep],
+                    PREDICTION: chosen.ravel()[keep],
+                    RANK: np.tile(np.arange(1, depth + 1), len(chosen))[keep],
+                }
+            )
+        )
+    lists = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({USER_ID: [], MOVIE_ID: [], PREDICTION: [], RANK: []})
+    )
+    return users.sparkSession.createDataFrame(
+        lists.astype({USER_ID: "int32", MOVIE_ID: "int32", PREDICTION: "float64", RANK: "int32"}),
+        f"{USER_ID} int, {MOVIE_ID} int, {PREDICTION} double, {RANK} int",
+    )
 
 
 def top_n_with_fallback(
