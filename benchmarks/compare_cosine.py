@@ -7,15 +7,18 @@ models alone. dbt runs as shipped: the profile's driver JVM options and the clas
 archive of ``make setup`` (``--no-jvm-archive`` leaves the archive out).
 
 ``--generate N`` writes N generated ratings in the ML-10M ``.dat`` layout the seed read
-(about 143 ratings a user, as in ML-10M) and runs on them; ``--pair-engine blocked`` runs the
-project with the blocked sparse-product engine; ``--scipy`` also times, each round, the
-single-core scipy Gram product of ``benchmarks/scipy_pairs.py`` (the yardstick);
-``--skip-seed`` leaves the seed out (it takes about half an hour at 10M ratings).
+(about 143 ratings a user, as in ML-10M; ``--movies 10681`` for ML-10M's movie count) and
+runs on them; ``--pair-engine blocked`` runs the project with the blocked sparse-product
+engine; ``--scipy`` also times, each round, the single-core scipy Gram product of
+``benchmarks/scipy_pairs.py`` (the yardstick); ``--skip-seed`` leaves the seed out (it
+takes about half an hour at 10M ratings).
 
 Usage (from the project root, in the project's environment)::
 
     python benchmarks/compare_cosine.py ../shared/data/ml-latest-small --rounds 3
     python benchmarks/compare_cosine.py --generate 1000000 --pair-engine blocked --scipy
+    python benchmarks/compare_cosine.py --generate 10000000 --movies 10681 \
+        --pair-engine blocked --scipy --skip-seed --rounds 1
 """
 
 from __future__ import annotations
@@ -48,13 +51,15 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def generate(work: Path, ratings: int) -> Path:
-    """``ratings`` generated ratings in the ML-10M layout, 143 a user on average."""
+def generate(work: Path, ratings: int, movies: int | None) -> Path:
+    """``ratings`` generated ratings in the ML-10M layout, 143 a user on average as in ML-10M,
+    and ``movies`` movies (None: the generator's default, growing with the ratings)."""
     out = work / "data"
     subprocess.run(
         [
             sys.executable, "-m", "python_jobs.datasets.generator", "--layout", "ml-10m",
             "--ratings", str(ratings), "--users", str(max(1, ratings // 143)),
+            *(["--movies", str(movies)] if movies else []),
             "--no-bad-rows", "--quiet", "--out", str(out),
         ],
         cwd=ROOT, check=True,
@@ -102,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("movielens_dir", type=Path, nargs="?")
     parser.add_argument("--generate", type=int, metavar="RATINGS")
+    parser.add_argument("--movies", type=int, help="movies of the generated set")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--dbt-command", choices=["build", "run"], default="build")
     parser.add_argument("--pair-engine", choices=["sql", "blocked"], default="sql")
@@ -112,7 +118,10 @@ def main() -> None:
     if (args.movielens_dir is None) == (args.generate is None):
         parser.error("give a MovieLens directory or --generate RATINGS")
     work = Path(tempfile.mkdtemp(prefix="compare-cosine-"))
-    data_dir = generate(work, args.generate) if args.generate else args.movielens_dir.resolve()
+    if args.generate:
+        data_dir = generate(work, args.generate, args.movies)
+    else:
+        data_dir = args.movielens_dir.resolve()
     ratings = data_dir / ("ratings.csv" if (data_dir / "ratings.csv").exists() else "ratings.dat")
     print(f"data: {ratings} ({pair_rows(ratings):,} self-join pair rows)", flush=True)
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}

@@ -1,3 +1,5 @@
+-- sqlfluff:indentation:template_blocks_indent:False
+-- (above: the `pair_engine` if/else wraps the whole query, whose body keeps the usual layout)
 -- The cosine seed's pair aggregates: co-rater count, the three sums of the cosine formula,
 -- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)).
 --

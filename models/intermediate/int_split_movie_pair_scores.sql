@@ -1,3 +1,5 @@
+-- sqlfluff:indentation:template_blocks_indent:False
+-- (above: the `pair_engine` if/else wraps the whole query, whose body keeps the usual layout)
 -- The pair aggregates of the item-kNN tuning and evaluation scopes, from one self-join of the
 -- non-test ratings of ml_rating_splits: per movie pair, the co-raters and the sum of rating
 -- products over users whose two ratings are both train or validation (evaluation scope),
