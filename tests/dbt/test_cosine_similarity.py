@@ -22,12 +22,15 @@ MIN_SIMILARITY = 0.95
 TOP_N = 10
 
 
-def seed_similarities(ratings: pd.DataFrame) -> pd.DataFrame:
-    """The seed's `similarities_filtered`, via sparse matrix products.
+def pair_scores(ratings: pd.DataFrame, min_raters: int = 1, min_pairs: int = 1) -> pd.DataFrame:
+    """The seed's pair aggregates via sparse matrix products: every pair of movies each rated
+    by at least `min_raters` users, with at least `min_pairs` co-raters.
 
     With R the user x movie rating matrix and B its 0/1 pattern: num_pairs = B'B,
     sum_xy = R'R, sum_xx[i, j] = sum_u r_ui^2 b_uj = (R*R)'B and sum_yy = B'(R*R).
     """
+    raters = ratings.groupby("movieId")["userId"].transform("size")
+    ratings = ratings[raters >= min_raters]
     users, user_index = np.unique(ratings["userId"].to_numpy(), return_inverse=True)
     movies, movie_index = np.unique(ratings["movieId"].to_numpy(), return_inverse=True)
     values = ratings["rating"].to_numpy(dtype=float)
@@ -36,15 +39,14 @@ def seed_similarities(ratings: pd.DataFrame) -> pd.DataFrame:
     b = sparse.csr_matrix((np.ones_like(values), (user_index, movie_index)), shape=shape)
     r2 = r.multiply(r).tocsr()
     num_pairs = sparse.triu(b.T @ b, k=1).tocoo()
-    keep = num_pairs.data >= MIN_CO_RATERS
+    keep = num_pairs.data >= min_pairs
     rows, cols = num_pairs.row[keep], num_pairs.col[keep]
 
     def at(matrix: sparse.spmatrix) -> np.ndarray:
         return np.asarray(matrix.tocsr()[rows, cols]).ravel()
 
     sum_xy, sum_xx, sum_yy = at(r.T @ r), at(r2.T @ b), at(b.T @ r2)
-    score = sum_xy / (np.sqrt(sum_xx) * np.sqrt(sum_yy))
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "movie1_id": movies[rows],
             "movie2_id": movies[cols],
@@ -52,9 +54,14 @@ def seed_similarities(ratings: pd.DataFrame) -> pd.DataFrame:
             "sum_xy": sum_xy,
             "sum_xx": sum_xx,
             "sum_yy": sum_yy,
-            "score": score,
+            "score": sum_xy / (np.sqrt(sum_xx) * np.sqrt(sum_yy)),
         }
     )
+
+
+def seed_similarities(ratings: pd.DataFrame) -> pd.DataFrame:
+    """The seed's `similarities_filtered`: pairs with enough co-raters and a high score."""
+    frame = pair_scores(ratings, min_pairs=MIN_CO_RATERS)
     return frame[frame["score"] >= MIN_SIMILARITY].reset_index(drop=True)
 
 
