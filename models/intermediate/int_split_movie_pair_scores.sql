@@ -6,10 +6,9 @@
 -- and over users whose two ratings are both train (tuning scope).
 --
 -- With the var `pair_engine: blocked`, the same rows come from
--- int_split_movie_pair_scores_blocked (sparse products) and this model is a view of them.
+-- int_split_movie_pair_scores_blocked (sparse products) and this model is a view of them
+-- (dbt_project.yml).
 {% if var('pair_engine') == 'blocked' %}
-
-{{ config(materialized='view') }}
 
 select * from {{ ref('int_split_movie_pair_scores_blocked') }}
 

@@ -26,6 +26,7 @@ BAD_VALUES = {
     "als_split_weights": ("[0.5, 0.5]", "a list of 3 positive numbers (train, validation, test)"),
     "movielens_layout": ("ml-20m", "one of auto, ml-latest, ml-1m, ml-10m, ml-100k"),
     "pair_join": ("true", "one of broadcast, shuffle"),
+    "pair_engine": ("fast", "one of sql, blocked"),
     "evaluation_protocol": ("random", "one of stratified, seed"),
     "movielens_path": ('""', "null or a non-empty string"),
     "movielens_raw_schema": ('"a-b"', "null or a schema name (letters, digits, _)"),
@@ -34,7 +35,7 @@ BAD_VALUES = {
 GOOD_VALUES = {"min_co_raters": "1", "implicit_alphas": "[0.5, 2]", "als_seed": "-3"}
 # How check_vars() prints a value (JSON), for the values above that YAML reads differently.
 SHOWN = {"true": "true", ".inf": "Infinity", "[.nan]": "[NaN]", "ml-20m": '"ml-20m"'}
-SHOWN |= {"random": '"random"'}
+SHOWN |= {"random": '"random"', "fast": '"fast"'}
 
 
 def var_kinds() -> dict[str, str]:
