@@ -59,7 +59,7 @@ ROWS_PER_BATCH = 500_000
 # bytes a pair of its worker's memory.
 PAIRS_PER_BLOCK = 4_000_000
 
-_MATRICES: dict[str, tuple] = {}
+_MATRICES: dict[str, dict] = {}
 
 
 def _eligible_ratings(
@@ -74,24 +74,35 @@ def _eligible_ratings(
     return ratings.select(*columns).join(eligible_movies, MOVIE_ID, "left_semi")
 
 
-def shuffle_join_pair_scores(ratings: DataFrame, min_raters: int) -> DataFrame:
-    """The seed's plan in DataFrame form: self-join on user, ``movie1 < movie2``, aggregate.
+def _self_join(eligible: DataFrame, carried: list[str]) -> DataFrame:
+    """The seed's self-join of already pruned ratings: every pair of movies rated by the same
+    user, ``movie1 < movie2``, with each ``carried`` column of both ratings as <column>1 and
+    <column>2."""
 
-    The fallback of :func:`pair_scores` when the rating matrix is over the memory bound.
-    """
-    eligible = _eligible_ratings(ratings, min_raters)
-    first = eligible.select(
-        sf.col(USER_ID), sf.col(MOVIE_ID).alias("movie1_id"), sf.col(RATING).alias("rating1")
-    )
-    second = eligible.select(
-        sf.col(USER_ID), sf.col(MOVIE_ID).alias("movie2_id"), sf.col(RATING).alias("rating2")
-    )
-    pairs = first.join(second, USER_ID).where(sf.col("movie1_id") < sf.col("movie2_id"))
-    aggregated = pairs.groupBy("movie1_id", "movie2_id").agg(
-        sf.count(sf.lit(1)).alias("num_pairs"),
-        sf.sum(sf.col("rating1") * sf.col("rating2")).alias("sum_xy"),
-        sf.sum(sf.col("rating1") * sf.col("rating1")).alias("sum_xx"),
-        sf.sum(sf.col("rating2") * sf.col("rating2")).alias("sum_yy"),
+    def side(number: int) -> DataFrame:
+        return eligible.select(
+            USER_ID,
+            sf.col(MOVIE_ID).alias(f"movie{number}_id"),
+            *(sf.col(column).alias(f"{column}{number}") for column in carried),
+        )
+
+    return side(1).join(side(2), USER_ID).where(sf.col("movie1_id") < sf.col("movie2_id"))
+
+
+def shuffle_join_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
+    """``PAIR_SCHEMA``'s aggregation in DataFrame form, over already pruned (user_id,
+    movie_id, rating) rows: the fallback of :func:`pair_scores`, the seed's plan."""
+    product = sf.col("rating1") * sf.col("rating2")
+    aggregated = (
+        _self_join(eligible, [RATING])
+        .groupBy("movie1_id", "movie2_id")
+        .agg(
+            sf.count(sf.lit(1)).alias("num_pairs"),
+            sf.sum(product).alias("sum_xy"),
+            sf.sum(sf.col("rating1") * sf.col("rating1")).alias("sum_xx"),
+            sf.sum(sf.col("rating2") * sf.col("rating2")).alias("sum_yy"),
+        )
+        .where(sf.col("num_pairs") >= min_pairs)
     )
     return aggregated.withColumn(
         "score", sf.col("sum_xy") / (sf.sqrt("sum_xx") * sf.sqrt("sum_yy"))
@@ -101,23 +112,11 @@ def shuffle_join_pair_scores(ratings: DataFrame, min_raters: int) -> DataFrame:
 def shuffle_join_split_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
     """int_split_movie_pair_scores's aggregation in DataFrame form, over already pruned
     (user_id, movie_id, rating, train) rows: the fallback of :func:`split_pair_scores`."""
-    first = eligible.select(
-        USER_ID,
-        sf.col(MOVIE_ID).alias("movie1_id"),
-        sf.col(RATING).alias("rating1"),
-        sf.col("train").alias("train1"),
-    )
-    second = eligible.select(
-        USER_ID,
-        sf.col(MOVIE_ID).alias("movie2_id"),
-        sf.col(RATING).alias("rating2"),
-        sf.col("train").alias("train2"),
-    )
-    pairs = first.join(second, USER_ID).where(sf.col("movie1_id") < sf.col("movie2_id"))
     both_train = sf.col("train1") & sf.col("train2")
     product = sf.col("rating1") * sf.col("rating2")
     return (
-        pairs.groupBy("movie1_id", "movie2_id")
+        _self_join(eligible, [RATING, "train"])
+        .groupBy("movie1_id", "movie2_id")
         .agg(
             sf.count(sf.lit(1)).alias("evaluation_num_pairs"),
             sf.sum(product).alias("evaluation_sum_xy"),
@@ -360,8 +359,7 @@ def pair_scores(
     most ``max_ratings``, the shuffle join beyond (printed either way)."""
     eligible = _eligible_ratings(ratings, min_raters)
     if _over_bound(eligible.count(), max_ratings):
-        scores = shuffle_join_pair_scores(ratings, min_raters)
-        return scores.where(sf.col("num_pairs") >= min_pairs)
+        return shuffle_join_pair_scores(eligible, min_pairs)
     return _blocked(
         session,
         eligible.toPandas(),
