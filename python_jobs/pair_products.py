@@ -7,18 +7,20 @@ user x movie matrices:
 
 - ``X``, binary (who rated what), ``H`` the ratings in half stars (``2·rating``, integers
   1..10: the staging checks refuse a rating off the half-star grid) and ``S = H∘H``;
-- ``num_pairs = XᵀX``, ``sum_xy = HᵀH / 4``, ``sum_xx = SᵀX / 4`` and ``sum_yy = XᵀS / 4``.
+- ``num_pairs = XᵀX``, ``sum_xy = HᵀH / 4``, ``sum_xx = SᵀX / 4`` and ``sum_yy = XᵀS / 4``
+  (the first and last come out of one product, :func:`block_pair_scores`).
 
 The products are exact: every entry is a sum of small integers (below 2**53), and the
 division by 4 is exact in binary floating point, so the sums equal the SQL's double sums of
-half-star products, and ``score`` (the same expression) is the same double.
+half-star products, and the score that ``int_movie_pair_scores`` computes from them is the
+same double.
 
 Work is split by blocks of movies: one Spark task computes the rows ``movie1`` of one block,
 against the columns ``movie2 > movie1``, with scipy. Blocks are cut so that each holds about
 the same number of multiply-adds (the rating pairs it produces). Every task reads the whole
 eligible rating matrix, shipped once per executor as a file (``addArtifacts`` on Spark
 Connect and classic sessions alike), so each Python worker holds the rating matrices,
-about 40 bytes a rating, and one block's products and
+about 60 bytes a rating, and one block's products and
 rows, about 200 bytes a pair of the block (measured: 0.57 GB over the process's start for
 1M ratings in blocks of 2.5M pairs); a block holds at most ``PAIRS_PER_BLOCK`` of the
 possible pairs. The var ``pair_blocked_max_ratings`` bounds the ratings; beyond it the
@@ -43,15 +45,14 @@ from pyspark.sql import functions as sf
 from python_jobs.columns import MOVIE_ID, RATING, SPLIT, USER_ID
 
 PAIR_SCHEMA = (
-    "movie1_id int, movie2_id int, num_pairs bigint, "
-    "sum_xy double, sum_xx double, sum_yy double, score double"
+    "movie1_id int, movie2_id int, num_pairs bigint, sum_xy double, sum_xx double, sum_yy double"
 )
 SPLIT_PAIR_SCHEMA = (
     "movie1_id int, movie2_id int, evaluation_num_pairs bigint, evaluation_sum_xy double, "
     "tuning_num_pairs bigint, tuning_sum_xy double"
 )
 # Bytes of worker memory per eligible rating (file + matrices), the figure the bound uses.
-BYTES_PER_RATING = 40
+BYTES_PER_RATING = 60
 # Blocks per Spark core: enough to balance the tasks, few enough that each is worth a task.
 BLOCKS_PER_CORE = 4
 ROWS_PER_BATCH = 500_000
@@ -93,7 +94,7 @@ def shuffle_join_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
     """``PAIR_SCHEMA``'s aggregation in DataFrame form, over already pruned (user_id,
     movie_id, rating) rows: the fallback of :func:`pair_scores`, the seed's plan."""
     product = sf.col("rating1") * sf.col("rating2")
-    aggregated = (
+    return (
         _self_join(eligible, [RATING])
         .groupBy("movie1_id", "movie2_id")
         .agg(
@@ -103,9 +104,6 @@ def shuffle_join_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
             sf.sum(sf.col("rating2") * sf.col("rating2")).alias("sum_yy"),
         )
         .where(sf.col("num_pairs") >= min_pairs)
-    )
-    return aggregated.withColumn(
-        "score", sf.col("sum_xy") / (sf.sqrt("sum_xx") * sf.sqrt("sum_yy"))
     )
 
 
@@ -145,8 +143,9 @@ def block_bounds(user_index: np.ndarray, movie_index: np.ndarray, blocks: int) -
 
 def _load_matrices(path: str) -> dict:
     """The rating matrices of one shipped file, loaded once per Python worker: ``binary``
-    (X), ``rated`` (H), ``squared`` (H∘H) and, when the file marks training ratings,
-    ``train_binary`` and ``train_rated`` over those alone."""
+    (X), ``rated`` (H), ``squared`` (H∘H), ``packed`` (X + PACK·(H∘H), see
+    :func:`block_pair_scores`) and, when the file marks training ratings, ``train_binary``
+    and ``train_rated`` over those alone."""
     if path not in _MATRICES:
         _MATRICES.clear()
         with np.load(path) as data:
@@ -159,11 +158,14 @@ def _load_matrices(path: str) -> dict:
             rows = np.ones(len(users), dtype=bool) if rows is None else rows
             return scipy.sparse.csr_matrix((values[rows], (users[rows], movies[rows])), shape=shape)
 
+        pack = _pack(shape[0])
         matrices = {
             "movie_ids": arrays["movie_ids"],
+            "pack": pack,
             "binary": matrix(np.ones(len(users))),
             "rated": matrix(halves),
             "squared": matrix(halves * halves),
+            "packed": matrix(1.0 + pack * halves * halves) if pack else None,
         }
         if "train" in arrays:
             matrices["train_binary"] = matrix(np.ones(len(users)), arrays["train"])
@@ -172,15 +174,29 @@ def _load_matrices(path: str) -> dict:
     return _MATRICES[path]
 
 
-def _products(matrices: dict, lo: int, hi: int, pairs: list[tuple[str, str]]) -> list:
-    """``matrices[a][:, lo:hi]ᵀ · matrices[b][:, lo:]`` for each (a, b), indices sorted; each
-    matrix is sliced once."""
+def _pack(n_users: int) -> float:
+    """The power of two above every co-rater count of ``n_users`` users, when a count and
+    100 times it (the largest sum of squared half stars) packed as ``count + PACK·sum`` stay
+    exact integers of a double (below 2**53); 0.0 when they would not."""
+    pack = float(2 ** int(n_users).bit_length())
+    return pack if n_users + pack * 100 * n_users < 2**53 else 0.0
+
+
+def _products(
+    matrices: dict, lo: int, hi: int, pairs: list[tuple[str, str]], *, sort: bool
+) -> list:
+    """``matrices[a][:, lo:hi]ᵀ · matrices[b][:, lo:]`` for each (a, b); each matrix is sliced
+    once. ``sort``: sort each row's column indices. Unsorted, products of matrices that
+    share one pattern list their entries in the same order (scipy's product visits the
+    columns in an order set by the patterns alone, and no entry is zero: ratings are
+    positive); :func:`_same_pattern` checks it."""
     lefts = {name: matrices[name][:, lo:hi].T.tocsr() for name in {a for a, _ in pairs}}
     rights = {name: matrices[name][:, lo:] for name in {b for _, b in pairs}}
     products = []
     for left, right in pairs:
         product = lefts[left] @ rights[right]
-        product.sort_indices()
+        if sort:
+            product.sort_indices()
         products.append(product)
     return products
 
@@ -196,18 +212,20 @@ def _same_pattern(products: list) -> None:
             raise AssertionError("pair products disagree on which pairs are co-rated")
 
 
-def _pairs_of(product, lo: int, min_pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pairs_of(
+    product, counts: np.ndarray, lo: int, min_pairs: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Global (row, column) indices of the product's entries and the mask of the pairs kept:
-    movie2 after movie1, at least ``min_pairs`` co-raters (the product counts them)."""
+    movie2 after movie1, at least ``min_pairs`` co-raters (``counts``, one per entry)."""
     rows = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr)) + lo
     cols = product.indices.astype(np.int64) + lo
-    return rows, cols, (cols > rows) & (product.data >= min_pairs)
+    return rows, cols, (cols > rows) & (counts >= min_pairs)
 
 
 def _on_pattern(product, rows: np.ndarray, cols: np.ndarray, lo: int) -> np.ndarray:
     """``product``'s values at the pairs (rows, cols), 0 where it has none: the tuning
-    scope's products cover a subset of the evaluation scope's pairs. Both products have
-    sorted indices, so their row-major keys are sorted and a binary search finds them."""
+    scope's products cover a subset of the evaluation scope's pairs. ``product`` has sorted
+    indices, so its row-major keys are sorted and a binary search finds the pairs."""
     width = product.shape[1]
     wanted = (rows - lo) * width + (cols - lo)
     have = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr)) * width
@@ -220,28 +238,46 @@ def _on_pattern(product, rows: np.ndarray, cols: np.ndarray, lo: int) -> np.ndar
 
 def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFrame:
     """The pairs (movie1 in [lo, hi), movie2 > movie1) with at least ``min_pairs`` co-raters,
-    with ``PAIR_SCHEMA``'s columns."""
+    with ``PAIR_SCHEMA``'s columns.
+
+    Three products, not four: ``Xᵀ·(X + PACK·S)`` holds ``num_pairs + PACK·4·sum_yy`` in
+    one exact double (``PACK``, a power of two above any count, splits it back exactly),
+    beside ``HᵀH`` and ``SᵀX``. Without room for the packing (millions of users), four."""
     matrices = _load_matrices(path)
-    products = _products(
-        matrices,
-        lo,
-        hi,
-        [("binary", "binary"), ("rated", "rated"), ("squared", "binary"), ("binary", "squared")],
-    )
-    _same_pattern(products)
-    num_pairs, sum_xy, sum_xx, sum_yy = products
-    rows, cols, keep = _pairs_of(num_pairs, lo, min_pairs)
-    xy, xx, yy = (product.data[keep] / 4.0 for product in (sum_xy, sum_xx, sum_yy))
+    pack = matrices["pack"]
+    if pack:
+        counted, sum_xy, sum_xx = _products(
+            matrices, lo, hi, [("binary", "packed"), ("rated", "rated"), ("squared", "binary")],
+            sort=False,
+        )  # fmt: skip
+        _same_pattern([counted, sum_xy, sum_xx])
+        yy = np.floor(counted.data / pack)
+        counts, yy = counted.data - pack * yy, yy / 4.0
+    else:
+        counted, sum_xy, sum_xx, sum_yy = _products(
+            matrices,
+            lo,
+            hi,
+            [
+                ("binary", "binary"),
+                ("rated", "rated"),
+                ("squared", "binary"),
+                ("binary", "squared"),
+            ],
+            sort=False,
+        )
+        _same_pattern([counted, sum_xy, sum_xx, sum_yy])
+        counts, yy = counted.data, sum_yy.data / 4.0
+    rows, cols, keep = _pairs_of(counted, counts, lo, min_pairs)
     movie_ids = matrices["movie_ids"]
     return pd.DataFrame(
         {
             "movie1_id": movie_ids[rows[keep]].astype(np.int32),
             "movie2_id": movie_ids[cols[keep]].astype(np.int32),
-            "num_pairs": num_pairs.data[keep].astype(np.int64),
-            "sum_xy": xy,
-            "sum_xx": xx,
-            "sum_yy": yy,
-            "score": xy / (np.sqrt(xx) * np.sqrt(yy)),
+            "num_pairs": counts[keep].astype(np.int64),
+            "sum_xy": sum_xy.data[keep] / 4.0,
+            "sum_xx": sum_xx.data[keep] / 4.0,
+            "sum_yy": yy[keep],
         }
     )
 
@@ -251,13 +287,18 @@ def block_split_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.D
     over all shipped ratings (evaluation scope) and over the training ones (tuning scope),
     for the pairs with at least ``min_pairs`` evaluation co-raters."""
     matrices = _load_matrices(path)
-    evaluation = _products(matrices, lo, hi, [("binary", "binary"), ("rated", "rated")])
+    evaluation = _products(matrices, lo, hi, [("binary", "binary"), ("rated", "rated")], sort=False)
     _same_pattern(evaluation)
+    # sorted: _on_pattern looks the evaluation scope's pairs up in them
     tuning = _products(
-        matrices, lo, hi, [("train_binary", "train_binary"), ("train_rated", "train_rated")]
+        matrices,
+        lo,
+        hi,
+        [("train_binary", "train_binary"), ("train_rated", "train_rated")],
+        sort=True,
     )
     _same_pattern(tuning)
-    rows, cols, keep = _pairs_of(evaluation[0], lo, min_pairs)
+    rows, cols, keep = _pairs_of(evaluation[0], evaluation[0].data, lo, min_pairs)
     rows, cols = rows[keep], cols[keep]
     movie_ids = matrices["movie_ids"]
     return pd.DataFrame(

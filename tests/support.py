@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.dataset
 import pytest
 import yaml
 
@@ -77,10 +78,13 @@ class DbtRun:
         return self.spark_dir / "warehouse" / f"{self.schema}.db" / table
 
     def read_table(self, table: str) -> pd.DataFrame:
-        """Read a parquet table the build wrote, straight from the warehouse directory."""
+        """Read a parquet (or ORC) table the build wrote, straight from the warehouse
+        directory."""
         path = self.table_path(table)
         if not path.is_dir():
             raise AssertionError(f"table {table} was not written at {path}")
+        if any(path.glob("*.orc")):
+            return pyarrow.dataset.dataset(path, format="orc").to_table().to_pandas()
         return pd.read_parquet(path)
 
     def status(self, node: str) -> str:

@@ -1,21 +1,26 @@
 -- sqlfluff:indentation:template_blocks_indent:False
--- (above: the `pair_engine` if/else wraps the whole query, whose body keeps the usual layout)
+-- (above: the `pair_engine` if/else picks the CTEs of the sums, in the usual layout)
 -- The cosine seed's pair aggregates: co-rater count, the three sums of the cosine formula,
 -- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)).
 --
--- The var `pair_engine` picks how: `sql` (default) aggregates the self-join below, the
--- definition; `blocked` reads the same rows from int_movie_pair_scores_blocked (sparse
--- matrix products per block of movies, python_jobs/pair_products.py).
+-- The var `pair_engine` picks how the sums are computed: `sql` (default) aggregates the
+-- self-join below, the definition; `blocked` reads the same sums from
+-- int_movie_pair_scores_blocked (sparse matrix products per block of movies,
+-- python_jobs/pair_products.py). Either way the score is computed here.
 --
 -- A view (why: its YAML description): querying it recomputes the aggregation. Set
 -- `+materialized: table` for this model to keep every pair, e.g. to study other thresholds.
+with
+
 {% if var('pair_engine') == 'blocked' %}
 
-select * from {{ ref('int_movie_pair_scores_blocked') }}
+aggregated as (
+
+    select * from {{ ref('int_movie_pair_scores_blocked') }}
+
+),
 
 {% else %}
-
-with
 
 pairs as (
 
@@ -37,6 +42,8 @@ aggregated as (
 
 ),
 
+{% endif %}
+
 scored as (
 
     select
@@ -47,5 +54,3 @@ scored as (
 )
 
 select * from scored
-
-{% endif %}

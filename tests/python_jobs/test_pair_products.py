@@ -40,7 +40,6 @@ def self_join_pair_scores(ratings: pd.DataFrame, min_raters: int, min_pairs: int
         .rename(columns={"movie_id1": "movie1_id", "movie_id2": "movie2_id"})
     )
     grouped = grouped[grouped["num_pairs"] >= min_pairs]
-    grouped["score"] = grouped["sum_xy"] / (np.sqrt(grouped["sum_xx"]) * np.sqrt(grouped["sum_yy"]))
     return grouped.sort_values(KEY).reset_index(drop=True)
 
 
@@ -49,7 +48,7 @@ def assert_same_pairs(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert len(actual) == len(expected) > 0
     np.testing.assert_array_equal(actual[KEY].to_numpy(), expected[KEY].to_numpy())
     np.testing.assert_array_equal(actual["num_pairs"], expected["num_pairs"])
-    for column in ["sum_xy", "sum_xx", "sum_yy", "score"]:
+    for column in ["sum_xy", "sum_xx", "sum_yy"]:
         # exact: half-star sums are exact in binary floating point
         np.testing.assert_array_equal(actual[column].to_numpy(), expected[column].to_numpy())
 
@@ -76,8 +75,13 @@ def write_matrices(ratings: pd.DataFrame, path: Path) -> tuple[np.ndarray, np.nd
     return users, movies
 
 
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "four-products"])
 @pytest.mark.parametrize("blocks", [1, 3, 8])
-def test_blocks_together_give_every_pair_once_with_exact_sums(tmp_path: Path, blocks: int) -> None:
+def test_blocks_together_give_every_pair_once_with_exact_sums(
+    tmp_path: Path, monkeypatch, blocks: int, packed: bool
+) -> None:
+    if not packed:  # as with millions of users: no room to pack a count and a sum
+        monkeypatch.setattr(pair_products, "_pack", lambda n_users: 0.0)
     ratings = ratings_frame()
     users, movies = write_matrices(ratings, tmp_path / "ratings.npz")
     bounds = pair_products.block_bounds(users, movies, blocks)
@@ -88,6 +92,16 @@ def test_blocks_together_give_every_pair_once_with_exact_sums(tmp_path: Path, bl
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     assert_same_pairs(pd.concat(parts), self_join_pair_scores(ratings, 1, 2))
+
+
+def test_packing_keeps_a_count_and_its_sum_of_squares_exact() -> None:
+    # 120 users: counts up to 120 fit below 128; sums of squared half stars up to 12,000
+    assert pair_products._pack(120) == 128.0
+    count, squares = 120, 120 * 100  # the largest of both
+    packed = np.float64(count) + 128.0 * np.float64(squares)
+    assert np.floor(packed / 128.0) == squares and packed - 128.0 * squares == count
+    # ten million users: 2**24 * 100 * 10**7 is beyond 2**53, so no packing
+    assert 2**24 * 100 * 10**7 > 2**53 and pair_products._pack(10**7) == 0.0
 
 
 def test_block_bounds_balance_the_pairs_each_block_starts() -> None:
