@@ -11,6 +11,7 @@ from typing import Any
 from dbt.plugins.manager import dbtPlugin
 
 from dbt_spark_oss_python.errors import spark_error_line
+from dbt_spark_oss_python.jit import USER_OPTIONS_ENV, full_jit_for_large_input
 from dbt_spark_oss_python.metastore import lock_embedded_metastore
 from dbt_spark_oss_python.submission import (
     AUTO,
@@ -116,12 +117,29 @@ def bind_local_driver_to_loopback(credentials: Any) -> bool:
     return True
 
 
+def _full_jit_for_large_input(credentials: Any) -> None:
+    from dbt.adapters.events.logging import AdapterLogger
+    from dbt.flags import get_flags
+
+    params = getattr(credentials, "server_side_parameters", None)
+    if params is None:
+        return
+    cli_vars = getattr(get_flags(), "VARS", None) or {}
+    size = full_jit_for_large_input(params, cli_vars, os.environ)
+    if size is not None:
+        AdapterLogger("Spark").info(
+            f"{size / 1e6:.0f} MB of ratings: the driver JVM runs the full JIT "
+            f"(set {USER_OPTIONS_ENV} to choose its options yourself)"
+        )
+
+
 def _bind_local_drivers_when_opening() -> None:
     """Prepare a session target's driver whenever dbt-spark opens a connection.
 
     dbt-spark starts a session target's JVM at the first statement on a connection, so its
     ``open`` is where the driver's environment must be right, whatever ran dbt: bound to
-    loopback (:func:`bind_local_driver_to_loopback`), and sole user of its embedded Derby
+    loopback (:func:`bind_local_driver_to_loopback`), with the full JIT on a large input
+    (:mod:`~dbt_spark_oss_python.jit`), and sole user of its embedded Derby
     metastore (:func:`~dbt_spark_oss_python.metastore.lock_embedded_metastore`), so that a
     second dbt command on the same metastore fails at once with one line instead of deep in
     Hive's metastore client.
@@ -132,7 +150,8 @@ def _bind_local_drivers_when_opening() -> None:
 
     def open_(cls: Any, connection: Any) -> Any:
         credentials = connection.credentials
-        bind_local_driver_to_loopback(credentials)
+        if bind_local_driver_to_loopback(credentials):
+            _full_jit_for_large_input(credentials)
         if str(getattr(credentials, "method", "")) == SESSION:
             lock_embedded_metastore(getattr(credentials, "server_side_parameters", None) or {})
         return original_open(cls, connection)

@@ -1,0 +1,51 @@
+"""The local driver's JIT, picked by the size of the input (``movielens_path``).
+
+The ``local`` target's default ``SPARK_DRIVER_JAVA_OPTIONS`` stops the JIT at its quick tier:
+on two cores the optimizing compiler's work does not pay back within a build of laptop-sized
+data, but it does on large data (docs/startup.md has the measurements). So when the user has
+not set ``SPARK_DRIVER_JAVA_OPTIONS`` and the ratings under the var ``movielens_path`` take at
+least ``FULL_JIT_RATINGS_BYTES``, the quick-tier options leave the driver's options before
+the JVM starts. A ``SPARK_DRIVER_JAVA_OPTIONS`` the user sets always wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+QUICK_TIER_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
+DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
+USER_OPTIONS_ENV = "SPARK_DRIVER_JAVA_OPTIONS"
+# About 400k ratings: between ml-latest-small's 100k (2.4 MB, quick tier 27% faster) and 1M
+# generated ratings (26 MB, the full JIT 12% faster at the cosine path).
+FULL_JIT_RATINGS_BYTES = 10_000_000
+RATINGS_FILES = ("ratings.csv", "ratings.dat", "u.data")
+
+
+def ratings_bytes(movielens_path: Any) -> int:
+    """Bytes of the ratings file(s) of a MovieLens directory (0 when there are none)."""
+    if not movielens_path:
+        return 0
+    folder = Path(str(movielens_path)).expanduser()
+    return sum(
+        (folder / name).stat().st_size for name in RATINGS_FILES if (folder / name).is_file()
+    )
+
+
+def full_jit_for_large_input(
+    params: MutableMapping[str, Any], cli_vars: Mapping[str, Any], environ: Mapping[str, str]
+) -> int | None:
+    """Drop the quick-tier options from ``params``' driver options for a large input.
+
+    Returns the ratings' bytes when it did, else None (the user set the options, the input
+    is small or not a MovieLens directory, or the options hold no quick tier).
+    """
+    if USER_OPTIONS_ENV in environ:
+        return None
+    size = ratings_bytes(cli_vars.get("movielens_path"))
+    options = str(params.get(DRIVER_OPTIONS, "")).split()
+    if size < FULL_JIT_RATINGS_BYTES or not set(QUICK_TIER_OPTIONS) & set(options):
+        return None
+    params[DRIVER_OPTIONS] = " ".join(o for o in options if o not in QUICK_TIER_OPTIONS)
+    return size

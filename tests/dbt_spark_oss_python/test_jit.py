@@ -1,0 +1,51 @@
+"""The local driver's JIT follows the size of the input (dbt_spark_oss_python/jit.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbt_spark_oss_python.jit import full_jit_for_large_input
+
+PROFILE_OPTIONS = (
+    "-Dlog4j2.configurationFile=profiles/log4j2.properties -XX:SharedArchiveFile=a.jsa "
+    "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m"
+)
+
+
+def movielens_dir(tmp_path: Path, name: str, size: int) -> Path:
+    folder = tmp_path / "movielens"
+    folder.mkdir()
+    with open(folder / name, "wb") as handle:
+        handle.truncate(size)  # sparse: the size without the disk
+    return folder
+
+
+@pytest.mark.parametrize("name", ["ratings.csv", "ratings.dat", "u.data"])
+def test_a_large_ratings_file_turns_the_quick_tier_off(tmp_path: Path, name: str) -> None:
+    folder = movielens_dir(tmp_path, name, 26_000_000)  # 1M ratings in the .dat layout
+    params = {"spark.driver.extraJavaOptions": PROFILE_OPTIONS}
+    assert full_jit_for_large_input(params, {"movielens_path": str(folder)}, {}) == 26_000_000
+    assert params["spark.driver.extraJavaOptions"] == (
+        "-Dlog4j2.configurationFile=profiles/log4j2.properties -XX:SharedArchiveFile=a.jsa -Xss16m"
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "env", "movielens_path"),
+    [
+        (2_400_000, {}, True),  # ml-latest-small's ratings.csv
+        (26_000_000, {"SPARK_DRIVER_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1"}, True),
+        (26_000_000, {}, False),  # the demo seeds: no movielens_path
+    ],
+    ids=["small-input", "user-options-win", "demo-seeds"],
+)
+def test_the_quick_tier_stays_otherwise(
+    tmp_path: Path, size: int, env: dict[str, str], movielens_path: bool
+) -> None:
+    folder = movielens_dir(tmp_path, "ratings.csv", size)
+    params = {"spark.driver.extraJavaOptions": PROFILE_OPTIONS}
+    cli_vars = {"movielens_path": str(folder)} if movielens_path else {}
+    assert full_jit_for_large_input(params, cli_vars, env) is None
+    assert params["spark.driver.extraJavaOptions"] == PROFILE_OPTIONS
