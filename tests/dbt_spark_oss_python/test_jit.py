@@ -14,7 +14,7 @@ PROFILE_OPTIONS = (
 )
 
 
-def movielens_dir(tmp_path: Path, name: str, size: int) -> Path:
+def ratings_folder(tmp_path: Path, name: str, size: int) -> Path:
     folder = tmp_path / "movielens"
     folder.mkdir()
     with open(folder / name, "wb") as handle:
@@ -24,7 +24,7 @@ def movielens_dir(tmp_path: Path, name: str, size: int) -> Path:
 
 @pytest.mark.parametrize("name", ["ratings.csv", "ratings.dat", "u.data"])
 def test_a_large_ratings_file_turns_the_quick_tier_off(tmp_path: Path, name: str) -> None:
-    folder = movielens_dir(tmp_path, name, 26_000_000)  # 1M ratings in the .dat layout
+    folder = ratings_folder(tmp_path, name, 26_000_000)  # 1M ratings in the .dat layout
     params = {"spark.driver.extraJavaOptions": PROFILE_OPTIONS}
     assert full_jit_for_large_input(params, {"movielens_path": str(folder)}, {}) == 26_000_000
     assert params["spark.driver.extraJavaOptions"] == (
@@ -44,7 +44,7 @@ def test_a_large_ratings_file_turns_the_quick_tier_off(tmp_path: Path, name: str
 def test_the_quick_tier_stays_otherwise(
     tmp_path: Path, size: int, env: dict[str, str], movielens_path: bool
 ) -> None:
-    folder = movielens_dir(tmp_path, "ratings.csv", size)
+    folder = ratings_folder(tmp_path, "ratings.csv", size)
     params = {"spark.driver.extraJavaOptions": PROFILE_OPTIONS}
     cli_vars = {"movielens_path": str(folder)} if movielens_path else {}
     assert full_jit_for_large_input(params, cli_vars, env) is None
