@@ -38,7 +38,7 @@ from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, TITLE, USER_
 from python_jobs.metrics import require_columns
 from python_jobs.popularity import popularity_top_n
 from python_jobs.ranking import check_positive_int
-from python_jobs.scoring import SCORE_BLOCK_USERS
+from python_jobs.scoring import SCORE_BLOCK_USERS, top_columns
 from python_jobs.splitting import check_seed, ids_and_rating
 
 RECOMMENDATION_SOURCE = "recommendation_source"
@@ -200,8 +200,8 @@ def als_top_n(*, model: ALSModel, users: DataFrame, exclude: DataFrame, top_n: i
         block = slice(start, start + SCORE_BLOCK_USERS)
         scores = user_matrix[block] @ item_matrix.T
         scores[mask[block].toarray() | np.isnan(scores)] = -np.inf
-        # columns ascend by movie id: a stable sort keeps the lower id first among ties
-        columns = np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+        # columns ascend by movie id: ties go to the lower column, the lower id
+        columns = top_columns(scores, depth)
         chosen = np.take_along_axis(scores, columns, axis=1)
         keep = np.isfinite(chosen).ravel()
         frames.append(

@@ -20,6 +20,29 @@ from python_jobs.columns import MOVIE_ID, RANK, SCORE, USER_ID
 SCORE_BLOCK_USERS = 2048
 
 
+def top_columns(values: np.ndarray, depth: int) -> np.ndarray:
+    """Each row's ``depth`` columns of highest value, best first, ties by lower column:
+    ``np.argsort(-values, axis=1, kind="stable")[:, :depth]`` without sorting whole rows.
+
+    A partition finds each row's ``depth``-th value; only the columns at or above it (ties
+    there may add a few) are sorted, so a block costs about one pass over its values
+    instead of a sort of every row. NaN ranks last (among the -inf, unlike the sort, where
+    it follows them).
+    """
+    n_rows, n_cols = values.shape
+    if depth <= 0 or n_rows == 0:
+        return np.zeros((n_rows, 0), dtype=np.int64)
+    if depth >= n_cols:
+        return np.argsort(-values, axis=1, kind="stable")[:, :depth]
+    values = np.where(np.isnan(values), -np.inf, values)
+    threshold = -np.partition(-values, depth - 1, axis=1)[:, depth - 1]
+    rows, cols = np.nonzero(values >= threshold[:, None])
+    order = np.lexsort((cols, -values[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    position = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    return cols[position < depth].reshape(n_rows, depth)
+
+
 @dataclass(frozen=True)
 class Interactions:
     """The binary user x movie matrix of one set of ratings.
@@ -108,9 +131,9 @@ def blocked_top_n(
         history = padded[rows_of[block]]
         block_scores = np.asarray(scores(rows_of[block], history), dtype=np.float64)
         block_scores[history.toarray() > 0] = -np.inf
-        # Columns in tie order first; a stable sort by score then keeps that order.
+        # Columns in tie order first; ties then go to the lower column, in that order.
         in_tie_order = block_scores[:, tie_order]
-        columns = tie_order[np.argsort(-in_tie_order, axis=1, kind="stable")[:, :depth]]
+        columns = tie_order[top_columns(in_tie_order, depth)]
         chosen = np.take_along_axis(block_scores, columns, axis=1)
         keep = np.isfinite(chosen)
         frames.append(

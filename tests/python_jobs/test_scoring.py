@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from python_jobs.columns import MOVIE_ID, RANK, SCORE, USER_ID
-from python_jobs.scoring import Interactions, blocked_top_n
+from python_jobs.scoring import Interactions, blocked_top_n, top_columns
 from tests.python_jobs.ratings import sparse_ratings
 
 
@@ -44,3 +44,21 @@ def test_factor_scores_top_n_equal_a_brute_force_sort(block_users):
     # The unknown user scores 0 everywhere: the most-rated movies, ties by lower id.
     most_rated = sorted(counts.index, key=lambda m: (-counts[m], m))[:4]
     assert got[got[USER_ID] == 777].sort_values(RANK)[MOVIE_ID].tolist() == most_rated
+
+
+@pytest.mark.parametrize("depth", [1, 3, 10, 12, 20])
+def test_top_columns_equal_a_stable_sort_with_ties_and_excluded_cells(depth):
+    rng = np.random.default_rng(depth)
+    # few distinct values: many ties, also across the depth-th place
+    values = rng.integers(0, 4, size=(50, 12)).astype(np.float64)
+    values[rng.random(values.shape) < 0.3] = -np.inf  # excluded (rated) movies
+    values[7] = -np.inf  # a user with no candidate
+    values[8, :11] = -np.inf  # a user with one
+    expected = np.argsort(-values, axis=1, kind="stable")[:, :depth]
+    got = top_columns(values, depth)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_top_columns_rank_nan_last():
+    values = np.array([[np.nan, 1.0, 3.0, np.nan, 2.0]])
+    np.testing.assert_array_equal(top_columns(values, 3), [[2, 4, 1]])
