@@ -14,13 +14,16 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from python_jobs.datasets.layouts import LAYOUTS
+
 QUICK_TIER_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 USER_OPTIONS_ENV = "SPARK_DRIVER_JAVA_OPTIONS"
 # About 400k ratings: between ml-latest-small's 100k (2.4 MB, quick tier 27% faster) and 1M
 # generated ratings (26 MB, the full JIT 12% faster at the cosine path).
 FULL_JIT_RATINGS_BYTES = 10_000_000
-RATINGS_FILES = ("ratings.csv", "ratings.dat", "u.data")
+# Each MovieLens layout's ratings file (ratings.csv, ratings.dat, u.data).
+RATINGS_FILES = tuple(sorted({layout.entities["ratings"].file for layout in LAYOUTS.values()}))
 
 
 def ratings_bytes(movielens_path: Any) -> int:

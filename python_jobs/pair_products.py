@@ -143,9 +143,9 @@ def block_bounds(user_index: np.ndarray, movie_index: np.ndarray, blocks: int) -
 
 def _load_matrices(path: str) -> dict:
     """The rating matrices of one shipped file, loaded once per Python worker: ``binary``
-    (X), ``rated`` (H), ``squared`` (H∘H), ``packed`` (X + PACK·(H∘H), see
-    :func:`block_pair_scores`) and, when the file marks training ratings, ``train_binary``
-    and ``train_rated`` over those alone."""
+    (X) and ``rated`` (H); then, when the file marks training ratings (the split scopes),
+    ``train_binary`` and ``train_rated`` over those alone, else ``squared`` (H∘H) and, when
+    ``pack`` allows it, ``packed`` (X + PACK·(H∘H), see :func:`block_pair_scores`)."""
     if path not in _MATRICES:
         _MATRICES.clear()
         with np.load(path) as data:
@@ -158,18 +158,19 @@ def _load_matrices(path: str) -> dict:
             rows = np.ones(len(users), dtype=bool) if rows is None else rows
             return scipy.sparse.csr_matrix((values[rows], (users[rows], movies[rows])), shape=shape)
 
-        pack = _pack(shape[0])
         matrices = {
             "movie_ids": arrays["movie_ids"],
-            "pack": pack,
             "binary": matrix(np.ones(len(users))),
             "rated": matrix(halves),
-            "squared": matrix(halves * halves),
-            "packed": matrix(1.0 + pack * halves * halves) if pack else None,
         }
-        if "train" in arrays:
+        if "train" in arrays:  # the split scopes' file
             matrices["train_binary"] = matrix(np.ones(len(users)), arrays["train"])
             matrices["train_rated"] = matrix(halves, arrays["train"])
+        else:
+            matrices["pack"] = pack = _pack(shape[0])
+            matrices["squared"] = matrix(halves * halves)
+            if pack:
+                matrices["packed"] = matrix(1.0 + pack * halves * halves)
         _MATRICES[path] = matrices
     return _MATRICES[path]
 
@@ -245,29 +246,17 @@ def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFra
     beside ``HᵀH`` and ``SᵀX``. Without room for the packing (millions of users), four."""
     matrices = _load_matrices(path)
     pack = matrices["pack"]
+    pairs = [("binary", "packed" if pack else "binary"), ("rated", "rated"), ("squared", "binary")]
+    if not pack:
+        pairs.append(("binary", "squared"))
+    products = _products(matrices, lo, hi, pairs, sort=False)
+    _same_pattern(products)
+    counted, sum_xy, sum_xx = products[:3]
     if pack:
-        counted, sum_xy, sum_xx = _products(
-            matrices, lo, hi, [("binary", "packed"), ("rated", "rated"), ("squared", "binary")],
-            sort=False,
-        )  # fmt: skip
-        _same_pattern([counted, sum_xy, sum_xx])
-        yy = np.floor(counted.data / pack)
-        counts, yy = counted.data - pack * yy, yy / 4.0
+        squares = np.floor(counted.data / pack)
+        counts = counted.data - pack * squares
     else:
-        counted, sum_xy, sum_xx, sum_yy = _products(
-            matrices,
-            lo,
-            hi,
-            [
-                ("binary", "binary"),
-                ("rated", "rated"),
-                ("squared", "binary"),
-                ("binary", "squared"),
-            ],
-            sort=False,
-        )
-        _same_pattern([counted, sum_xy, sum_xx, sum_yy])
-        counts, yy = counted.data, sum_yy.data / 4.0
+        squares, counts = products[3].data, counted.data
     rows, cols, keep = _pairs_of(counted, counts, lo, min_pairs)
     movie_ids = matrices["movie_ids"]
     return pd.DataFrame(
@@ -277,7 +266,7 @@ def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFra
             "num_pairs": counts[keep].astype(np.int64),
             "sum_xy": sum_xy.data[keep] / 4.0,
             "sum_xx": sum_xx.data[keep] / 4.0,
-            "sum_yy": yy[keep],
+            "sum_yy": squares[keep] / 4.0,
         }
     )
 
