@@ -121,19 +121,42 @@ def test_block_bounds_balance_the_pairs_each_block_starts() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("max_ratings", [10**9, 10], ids=["blocked", "shuffle-fallback"])
-def test_pair_scores_on_spark_equal_the_self_join(spark, capsys, max_ratings: int) -> None:
-    rows = sparse_ratings(n_users=80, n_movies=40)
-    ratings = spark.createDataFrame(rows, SCHEMA)
-    expected = self_join_pair_scores(
-        pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"]), 3, 2
-    )
+@pytest.mark.parametrize(
+    "bound", ["all", "eligible", "below"], ids=["blocked", "blocked-at-bound", "shuffle-fallback"]
+)
+def test_pair_scores_on_spark_equal_the_self_join(spark, capsys, bound: str) -> None:
+    # Movies 901-903 have one or two raters: below min_raters, they must not form pairs.
+    rows = sparse_ratings(n_users=80, n_movies=40) + [
+        (1, 901, 4.0), (2, 901, 3.5), (3, 902, 5.0), (1, 903, 1.0), (4, 903, 2.0)
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
+    eligible = frame.groupby("movie_id")["user_id"].transform("size") >= 3
+    assert 0 < (~eligible).sum() and eligible.sum() > 10
+    # "all": every rating within the bound; "eligible": only the eligible ones (Spark
+    # prunes, then counts); "below": the eligible ratings exceed it.
+    max_ratings = {"all": len(frame), "eligible": int(eligible.sum()), "below": 10}[bound]
     actual = pair_products.pair_scores(
-        spark, ratings, min_raters=3, min_pairs=2, max_ratings=max_ratings, blocks=3
+        spark,
+        spark.createDataFrame(rows, SCHEMA),
+        min_raters=3,
+        min_pairs=2,
+        max_ratings=max_ratings,
+        blocks=3,
     ).toPandas()
-    assert_same_pairs(actual, expected)
+    assert_same_pairs(actual, self_join_pair_scores(frame, 3, 2))
     printed = capsys.readouterr().out
-    assert ("shuffle join" in printed) == (max_ratings == 10), printed
+    assert ("shuffle join" in printed) == (bound == "below"), printed
+    if bound != "below":
+        assert f"{eligible.sum():,} ratings of" in printed, printed
+
+
+@pytest.mark.parametrize("offset", [0, 10**9], ids=["lookup", "sort"])
+def test_dense_index_equals_numpy_unique(offset: int) -> None:
+    ids = np.random.default_rng(5).integers(1, 5_000, size=20_000) * 7 + offset
+    distinct, index = pair_products._dense_index(ids)
+    expected_distinct, expected_index = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(distinct, expected_distinct)
+    np.testing.assert_array_equal(index, expected_index)
 
 
 def split_self_join(ratings: pd.DataFrame, min_raters: int, min_pairs: int) -> pd.DataFrame:
