@@ -131,7 +131,7 @@ def test_pair_scores_on_spark_equal_the_self_join(spark, capsys, bound: str) -> 
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
     eligible = frame.groupby("movie_id")["user_id"].transform("size") >= 3
-    assert 0 < (~eligible).sum() and eligible.sum() > 10
+    assert (~eligible).sum() > 0 and eligible.sum() > 10
     # "all": every rating within the bound; "eligible": only the eligible ones (Spark
     # prunes, then counts); "below": the eligible ratings exceed it.
     max_ratings = {"all": len(frame), "eligible": int(eligible.sum()), "below": 10}[bound]
