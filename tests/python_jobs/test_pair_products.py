@@ -150,6 +150,23 @@ def test_pair_scores_on_spark_equal_the_self_join(spark, capsys, bound: str) -> 
         assert f"{eligible.sum():,} ratings of" in printed, printed
 
 
+@pytest.mark.slow
+def test_pair_scores_of_movies_all_below_min_raters_are_empty(spark) -> None:
+    rows = [(1, 10, 4.0), (2, 10, 3.0), (1, 20, 5.0), (2, 20, 2.5)]
+    actual = pair_products.pair_scores(
+        spark, spark.createDataFrame(rows, SCHEMA), min_raters=3, max_ratings=100
+    )
+    assert actual.columns == KEY + ["num_pairs", "sum_xy", "sum_xx", "sum_yy"]
+    assert actual.count() == 0
+    # the same movies with a third rater each form their pair
+    rows += [(3, 10, 1.0), (3, 20, 1.0)]
+    again = pair_products.pair_scores(
+        spark, spark.createDataFrame(rows, SCHEMA), min_raters=3, max_ratings=100
+    ).toPandas()
+    expected = pd.DataFrame(rows, columns=["user_id", "movie_id", "rating"])
+    assert_same_pairs(again, self_join_pair_scores(expected, 3, 1))
+
+
 @pytest.mark.parametrize("offset", [0, 10**9], ids=["lookup", "sort"])
 def test_dense_index_equals_numpy_unique(offset: int) -> None:
     ids = np.random.default_rng(5).integers(1, 5_000, size=20_000) * 7 + offset
