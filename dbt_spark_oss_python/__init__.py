@@ -55,7 +55,8 @@ The project's ``macros/python_models.sql`` overrides dbt-spark's ``py_write_tabl
 project macros win over the adapter's): the returned Spark or pandas DataFrame is written by
 :func:`dbt_spark_oss_python.tables.write_table`, which registers the table, empty, with the
 DataFrame's columns and then fills it with ``INSERT OVERWRITE``, in the model's
-``file_format`` (default ``parquet``) and ``partition_by``. The project's table
+``file_format`` (default ``parquet``), ``partition_by`` and ``options`` (the data source
+options, as dbt-spark gives a SQL model's). The project's table
 materialization (``macros/atomic_table.sql``) has it write a staging table and swaps that
 in only once the write succeeded.
 

@@ -9,7 +9,7 @@ the table in only after this returned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["create_table_sql", "ddl_type", "write_table"]
@@ -42,12 +42,27 @@ def _ordered_names(schema: Any, partition_by: Sequence[str]) -> list[str]:
     return [n for n in names if n not in partition_by] + list(partition_by)
 
 
+def _string_literal(value: Any) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def create_table_sql(
-    table: str, schema: Any, file_format: str = "parquet", partition_by: Sequence[str] = ()
+    table: str,
+    schema: Any,
+    file_format: str = "parquet",
+    partition_by: Sequence[str] = (),
+    options: Mapping[str, Any] | None = None,
 ) -> str:
-    """``CREATE TABLE`` for an empty managed table with ``schema``'s columns."""
+    """``CREATE TABLE`` for an empty managed table with ``schema``'s columns; ``options``
+    become its data source options (``compression``, for one), as dbt-spark writes a SQL
+    model's ``options`` config."""
     columns = ", ".join(f"{_quote(f.name)} {ddl_type(f.dataType)}" for f in schema.fields)
     sql = f"create table {table} ({columns}) using {file_format}"
+    if options:
+        pairs = ", ".join(
+            f"{_quote(key)} {_string_literal(value)}" for key, value in options.items()
+        )
+        sql += f" options ({pairs})"
     if partition_by:
         sql += " partitioned by (" + ", ".join(_quote(name) for name in partition_by) + ")"
     return sql
@@ -59,6 +74,7 @@ def write_table(
     table: str,
     file_format: str = "parquet",
     partition_by: Sequence[str] = (),
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``df`` as the new managed table ``table``: registered empty, then filled.
 
@@ -74,9 +90,11 @@ def write_table(
         Data source of the table (``parquet``, ``orc``, ...).
     partition_by
         Partition columns, in order.
+    options
+        Data source options of the table (the model's ``options`` config).
     """
     partition_by = list(partition_by)
     ordered = _ordered_names(df.schema, partition_by)
     spark.sql(f"drop table if exists {table}")
-    spark.sql(create_table_sql(table, df.schema, file_format, partition_by))
+    spark.sql(create_table_sql(table, df.schema, file_format, partition_by, options))
     df.select(*ordered).write.insertInto(table, overwrite=True)

@@ -4,7 +4,7 @@
   unqualified call in spark__create_table_as, so every Python table model uses this one.
   Differences from the adapter's version: default format parquet (config file_format),
   no Delta-only overwriteSchema option, no koalas / pandas-on-Spark detour for pandas
-  results (spark.createDataFrame, Arrow-backed), partition_by honoured, and the table is
+  results (spark.createDataFrame, Arrow-backed), partition_by and options honoured, and the table is
   registered empty before it is filled (dbt_spark_oss_python/tables.py), so that the
   project's table materialization (macros/atomic_table.sql) can swap it in atomically.
   Runs under the dbt_spark_oss_python submission helpers (session / spark_connect).
@@ -76,5 +76,6 @@ write_table(
     {{ target_relation | string | tojson }},
     file_format={{ file_format | tojson }},
     partition_by={{ (partition_by or []) | list | tojson }},
+    options={{ (config.get('options') or {}) | tojson }},
 )
 {%- endmacro %}

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.orc
 import pytest
 
 from tests.dbt.test_cosine_similarity import MIN_CO_RATERS, assert_same_similarities, pair_scores
@@ -53,6 +54,9 @@ def test_blocked_engine_computes_every_pair_exactly(
     assert "score" not in table.columns
     assert_same_similarities(table, expected.drop(columns="score"))
     assert "blocked sparse products" in blocked_build.output
+    # the model's `options` config reaches the table: snappy, not Spark's default zstd
+    files = sorted(blocked_build.table_path("int_movie_pair_scores_blocked").glob("*.orc"))
+    assert files and {pyarrow.orc.ORCFile(f).compression for f in files} == {"SNAPPY"}
 
 
 @pytest.mark.parametrize("table", ["fct_movie_similarities", "fct_similar_movies"])

@@ -44,6 +44,15 @@ def test_create_table_sql_registers_an_empty_table_with_every_column() -> None:
     )
 
 
+def test_create_table_sql_gives_the_models_options_quoted() -> None:
+    sql = create_table_sql(
+        "t", StructType([StructField("x", IntegerType())]), "orc", (), {"compression": "snappy"}
+    )
+    assert sql == "create table t (`x` int) using orc options (`compression` 'snappy')"
+    quoted = create_table_sql("t", SCHEMA, options={"note": "it's a \\ path"})
+    assert quoted.endswith("options (`note` 'it\\'s a \\\\ path')")
+
+
 def test_partition_columns_are_written_last_as_spark_stores_them() -> None:
     assert _ordered_names(SCHEMA, ["grp", "movie id"]) == ["genres", "scores", "grp", "movie id"]
     with pytest.raises(ValueError, match=r"\['nope'\]"):
