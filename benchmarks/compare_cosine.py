@@ -11,8 +11,8 @@ archive of ``make setup`` (``--no-jvm-archive`` leaves the archive out).
 runs on them; ``--pair-engine blocked`` runs the project with the blocked sparse-product
 engine; ``--scipy`` also times, each round, the single-core scipy Gram product of
 ``benchmarks/scipy_pairs.py`` (the yardstick); ``--skip-seed`` leaves the seed out (on the
-10M set of ``--generate 10000000 --movies 10681`` it failed after 30 minutes on a 2-core
-machine with 4g of driver memory, docs/benchmarks.md).
+10M set of ``--generate 10000000 --movies 10681`` it ran out of heap after 29 minutes on a
+2-core machine with 4g of driver memory, docs/benchmarks.md).
 
 Usage (from the project root, in the project's environment)::
 
