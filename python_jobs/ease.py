@@ -7,10 +7,17 @@ diagonal). EASE's weights are ``B = I - P·diag(1/diag(P))`` with ``P = (G + λI
 ridge regression of every movie's column on all the others, its diagonal forced to zero.
 A user's scores are their row of ``X·B``.
 
-Size. ``G``, ``P`` and ``B`` are dense ``n x n`` float64 matrices (``8·n²`` bytes each) held
-on the driver, and the inverse costs ``O(n³)``: about 0.3 GB and seconds for 6,000 movies,
-2.5 GB and minutes on two cores for 18,000. So only the ``max_movies`` most-rated movies are
-modelled (``ease_max_movies``); the rest can be neither recommended nor used as evidence.
+Size. ``P`` and ``B`` are dense ``n x n`` float64 matrices (``8·n²`` bytes each) held on
+the driver, so only the ``max_movies`` most-rated movies are modelled (``ease_max_movies``);
+the rest can be neither recommended nor used as evidence. :func:`fit_weights` computes ``P``
+in whichever of two exact forms is cheaper:
+
+* more users than movies: the Cholesky inverse of ``G + λI``, ``O(n³)`` (seconds for 6,000
+  movies on two cores, minutes for 18,000);
+* fewer users than movies (ml-latest-small: 610 users, 6,000 modelled movies): Woodbury's
+  identity ``(XᵀX + λI)⁻¹ = (I - Xᵀ(XXᵀ + λI)⁻¹X)/λ``, one ``users x users`` Cholesky
+  and an ``O(users·n²)`` product, about 12 times faster there.
+
 Scoring runs in blocks of users (:mod:`python_jobs.scoring`), so the ``users x n`` score
 matrix is never whole.
 """
@@ -25,7 +32,7 @@ import scipy.sparse
 from python_jobs import scoring
 from python_jobs.scoring import SCORE_BLOCK_USERS, Interactions
 
-__all__ = ["Interactions", "ease_weights", "top_n"]
+__all__ = ["Interactions", "dual_ease_weights", "ease_weights", "fit_weights", "top_n"]
 
 
 def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
@@ -49,6 +56,39 @@ def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
     weights = precision / -np.diag(precision)
     np.fill_diagonal(weights, 0.0)
     return weights
+
+
+def dual_ease_weights(matrix: scipy.sparse.spmatrix, lam: float) -> np.ndarray:
+    """EASE's ``B`` for the binary ``users x movies`` matrix ``X``, through Woodbury's identity.
+
+    With ``Q = Xᵀ(XXᵀ + λI)⁻¹X``, ``P = (I - Q)/λ``, so ``B[i, j] = Q[i, j] / (1 - Q[j, j])``
+    off the diagonal: the same weights as :func:`ease_weights` of ``XᵀX``, for the cost of a
+    ``users x users`` Cholesky factor ``L`` and ``Q = ZᵀZ`` with ``Z = L⁻¹X``.
+    """
+    if not lam > 0:
+        raise ValueError(f"lambda must be > 0, got {lam!r}")
+    dense = np.asarray(matrix.toarray(), dtype=np.float64)
+    kernel = dense @ dense.T
+    kernel[np.diag_indices_from(kernel)] += lam
+    try:
+        factor = scipy.linalg.cholesky(kernel, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError as error:
+        raise np.linalg.LinAlgError(f"XXᵀ + λI is not positive definite ({error})") from None
+    whitened = scipy.linalg.solve_triangular(factor, dense, lower=True, check_finite=False)
+    projection = whitened.T @ whitened
+    weights = projection / (1.0 - np.diag(projection))
+    np.fill_diagonal(weights, 0.0)
+    return weights
+
+
+def fit_weights(matrix: scipy.sparse.spmatrix, lam: float) -> np.ndarray:
+    """EASE's ``B`` for the binary matrix ``X``: the primal form (:func:`ease_weights` of
+    ``XᵀX``) when ``X`` has at least as many rows (users) as columns (movies), else the
+    dual one (:func:`dual_ease_weights`). Both are exact; this picks the cheaper."""
+    users, movies = matrix.shape
+    if users < movies:
+        return dual_ease_weights(matrix, lam)
+    return ease_weights((matrix.T @ matrix).toarray(), lam)
 
 
 def top_n(

@@ -48,7 +48,7 @@ def ease_lists(
     dense inverse runs (:mod:`python_jobs.ease`); the lists go back as a DataFrame.
     """
     interactions = _interactions(fit, max_movies=int(params["max_movies"]))
-    weights = ease.ease_weights(interactions.gram(), float(params["l2_lambda"]))
+    weights = ease.fit_weights(interactions.matrix, float(params["l2_lambda"]))
     return _lists_frame(
         fit,
         ease.top_n(

@@ -77,10 +77,6 @@ class Interactions:
         )
         return cls(user_ids, kept, counts.loc[kept].to_numpy(), matrix)
 
-    def gram(self) -> np.ndarray:
-        """``XᵀX``: co-rater counts, rating counts on the diagonal (dense)."""
-        return (self.matrix.T @ self.matrix).toarray()
-
 
 def blocked_top_n(
     *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 
 from python_jobs import ease
 from python_jobs.columns import MOVIE_ID, RANK, SCORE, USER_ID
@@ -29,6 +30,31 @@ def test_weights_equal_the_closed_form_with_a_general_inverse():
         ease.ease_weights(gram, 0.0)
 
 
+def _closed_form(x: np.ndarray, lam: float) -> np.ndarray:
+    p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
+    return np.eye(x.shape[1]) - p @ np.diag(1.0 / np.diag(p))
+
+
+@pytest.mark.parametrize(("users", "movies"), [(20, 50), (80, 30), (40, 40)])
+def test_fit_weights_equal_the_closed_form_in_either_form(users, movies, monkeypatch):
+    rng = np.random.default_rng(users)
+    x = (rng.random((users, movies)) < 0.3).astype(float)
+    x[0] = 0.0  # a user with no rating
+    expected = _closed_form(x, 12.0)
+    dual = ease.dual_ease_weights(scipy.sparse.csr_matrix(x), 12.0)
+    np.testing.assert_allclose(dual, expected, atol=1e-12)
+    assert np.all(np.diag(dual) == 0)
+    # fit_weights takes the dual form exactly when there are fewer users than movies.
+    primal = ease.ease_weights
+    forms = []
+    monkeypatch.setattr(ease, "ease_weights", lambda *a: forms.append("primal") or primal(*a))
+    got = ease.fit_weights(scipy.sparse.csr_matrix(x), 12.0)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert forms == ([] if users < movies else ["primal"])
+    with pytest.raises(ValueError, match="lambda"):
+        ease.dual_ease_weights(scipy.sparse.csr_matrix(x), -1.0)
+
+
 def test_interactions_keep_the_most_rated_movies():
     rows = sparse_ratings()
     pairs = _pairs(rows)
@@ -48,7 +74,7 @@ def test_top_n_are_the_best_unrated_scores_ties_to_popular_movies():
     rows = sparse_ratings()
     pairs = _pairs(rows)
     interactions = ease.Interactions.from_pairs(pairs, max_movies=25)
-    weights = ease.ease_weights(interactions.gram(), 20.0)
+    weights = ease.fit_weights(interactions.matrix, 20.0)
     users = np.array([1, 2, 3, 999])  # 999 never rated anything
     got = ease.top_n(
         interactions=interactions, weights=weights, user_ids=users, top_n=5, block_users=2
