@@ -19,7 +19,12 @@ from pyspark.sql import functions as sf
 
 from python_jobs import als
 from python_jobs.columns import MOVIE_ID, PURPOSE, RANK, RECOMMENDER, USER_ID
-from python_jobs.metrics import RANKING_METRIC_COLUMNS, ranking_metrics, regression_metrics
+from python_jobs.metrics import (
+    RANKING_METRIC_COLUMNS,
+    ranking_metric_curves,
+    ranking_metrics,
+    regression_metrics,
+)
 from python_jobs.ranking import check_positive_int
 from python_jobs.splitting import splits_from_table
 
@@ -123,17 +128,9 @@ def metric_curves(
     """
     check_positive_int(max_k, name="max_k")
     lists, relevant, _ = _test_lists(splits, als_model, recommender_lists, depth=max_k)
-    lists = lists.cache()
-    curves = [
-        ranking_metrics(
-            recommendations=lists, relevant=relevant, k=k, group_cols=[RECOMMENDER]
-        ).select(RECOMMENDER, sf.lit(k).alias("k"), *RANKING_METRIC_COLUMNS[:-1])
-        for k in range(1, max_k + 1)
-    ]
-    table = curves[0]
-    for curve in curves[1:]:
-        table = table.unionByName(curve)
-    return table
+    return ranking_metric_curves(
+        recommendations=lists, relevant=relevant, max_k=max_k, group_cols=[RECOMMENDER]
+    ).select(RECOMMENDER, "k", *RANKING_METRIC_COLUMNS[:-1])
 
 
 def _test_lists(

@@ -128,9 +128,72 @@ def ranking_metrics(
         ``n_users_evaluated`` (long) and, with ``catalog``, ``catalog_coverage``. With no
         relevant rows the metrics are null.
     """
+    metrics = _ranking_metrics(
+        recommendations=recommendations,
+        relevant=relevant,
+        cutoffs=[_check_cutoff(k)],
+        catalog=catalog,
+        group_cols=list(group_cols),
+        user_col=user_col,
+        item_col=item_col,
+        rank_col=rank_col,
+    )
+    return metrics.drop("k")
+
+
+def ranking_metric_curves(
+    *,
+    recommendations: DataFrame,
+    relevant: DataFrame,
+    max_k: int,
+    group_cols: Sequence[str] = (),
+    user_col: str = USER_ID,
+    item_col: str = MOVIE_ID,
+    rank_col: str = RANK,
+) -> DataFrame:
+    """:func:`ranking_metrics` at every ``k`` from 1 to ``max_k``, in one pass.
+
+    A hit's contribution depends on ``k`` only through ``min(|R_u|, k)`` (NDCG's ideal
+    DCG, AP's denominator) and the ``k`` of precision, so each row at rank ``r`` is
+    counted once for every ``k`` in ``r..max_k`` and one aggregation per (group, ``k``)
+    gives the whole curve.
+
+    Returns
+    -------
+    DataFrame
+        ``group_cols``, ``k`` (int) and the metrics of :func:`ranking_metrics` (without
+        the coverage).
+    """
+    return _ranking_metrics(
+        recommendations=recommendations,
+        relevant=relevant,
+        cutoffs=list(range(1, _check_cutoff(max_k, name="max_k") + 1)),
+        catalog=None,
+        group_cols=list(group_cols),
+        user_col=user_col,
+        item_col=item_col,
+        rank_col=rank_col,
+    )
+
+
+def _check_cutoff(k: int, *, name: str = "k") -> int:
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    group_cols = list(group_cols)
+        raise ValueError(f"{name} must be a positive int, got {k!r}")
+    return k
+
+
+def _ranking_metrics(
+    *,
+    recommendations: DataFrame,
+    relevant: DataFrame,
+    cutoffs: list[int],
+    catalog: DataFrame | None,
+    group_cols: list[str],
+    user_col: str,
+    item_col: str,
+    rank_col: str,
+) -> DataFrame:
+    """The metrics at each of ``cutoffs`` (ascending), one row per group and cut-off ``k``."""
     require_columns(
         recommendations, [*group_cols, user_col, item_col, rank_col], name="recommendations"
     )
@@ -138,12 +201,13 @@ def ranking_metrics(
     if catalog is not None:
         require_columns(catalog, [item_col], name="catalog")
 
+    max_k = cutoffs[-1]
     truth = relevant.select(user_col, item_col).distinct().withColumn("is_hit", sf.lit(1))
     per_user_truth = truth.groupBy(user_col).agg(sf.count(sf.lit(1)).alias("n_relevant"))
     n_users = per_user_truth.agg(sf.count(sf.lit(1)).alias("n_users_evaluated"))
-    # IDCG for m = min(|R_u|, k) ideal hits, looked up from a k-long literal array.
-    ideal = [sum(1.0 / math.log2(i + 1) for i in range(1, m + 1)) for m in range(1, k + 1)]
-    cut = sf.least(sf.col("n_relevant"), sf.lit(k)).cast("int")
+    # IDCG for m = min(|R_u|, k) ideal hits, looked up from a max_k-long literal array.
+    ideal = [sum(1.0 / math.log2(i + 1) for i in range(1, m + 1)) for m in range(1, max_k + 1)]
+    cut = sf.least(sf.col("n_relevant"), sf.col("k")).cast("int")
     ideal_dcg = sf.element_at(sf.array(*[sf.lit(v) for v in ideal]), cut)
     rank = sf.col(rank_col).cast("double")
     # The n-th hit of a user (in rank order) at rank r contributes precision@r = n / r.
@@ -152,33 +216,37 @@ def ranking_metrics(
         .orderBy(rank_col)
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
+    # Each row counts at every cut-off at or above its rank.
+    at_cutoffs = sf.filter(sf.array(*[sf.lit(k) for k in cutoffs]), lambda k: k >= sf.col(rank_col))
     rows = (
-        recommendations.where(sf.col(rank_col) <= k)
+        recommendations.where(sf.col(rank_col) <= max_k)
         .select(*group_cols, user_col, item_col, rank_col)
         .join(truth, on=[user_col, item_col], how="left")
         .join(per_user_truth, on=user_col, how="left")
         .withColumn("hit", sf.coalesce(sf.col("is_hit"), sf.lit(0)))
         .withColumn("hit_number", sf.sum("hit").over(hits_so_far))
+        .withColumn("k", sf.explode(at_cutoffs))
     )
     scored = sf.col("n_relevant").isNotNull() & (sf.col("hit") == 1)
-    sums = rows.groupBy(*group_cols).agg(
+    sums = [
         sf.sum(sf.when(scored, 1.0)).alias("sum_precision"),
         sf.sum(sf.when(scored, 1.0 / sf.col("n_relevant"))).alias("sum_recall"),
         sf.sum(sf.when(scored, 1.0 / sf.log2(rank + 1.0) / ideal_dcg)).alias("sum_ndcg"),
         sf.sum(sf.when(scored, sf.col("hit_number") / rank / cut)).alias("sum_ap"),
-        sf.count_distinct(item_col).alias("n_recommended"),
-    )
+    ]
+    if catalog is not None:
+        sums.append(sf.count_distinct(item_col).alias("n_recommended"))
     users = sf.when(sf.col("n_users_evaluated") > 0, sf.col("n_users_evaluated"))
     metrics = [
-        (sf.coalesce(sf.col("sum_precision"), sf.lit(0.0)) / users / sf.lit(float(k))).alias(
-            "precision_at_k"
-        ),
+        (
+            sf.coalesce(sf.col("sum_precision"), sf.lit(0.0)) / users / sf.col("k").cast("double")
+        ).alias("precision_at_k"),
         (sf.coalesce(sf.col("sum_recall"), sf.lit(0.0)) / users).alias("recall_at_k"),
         (sf.coalesce(sf.col("sum_ndcg"), sf.lit(0.0)) / users).alias("ndcg_at_k"),
         (sf.coalesce(sf.col("sum_ap"), sf.lit(0.0)) / users).alias("map_at_k"),
         sf.col("n_users_evaluated"),
     ]
-    result = sums.crossJoin(n_users)
+    result = rows.groupBy(*group_cols, "k").agg(*sums).crossJoin(n_users)
     if catalog is not None:
         catalog_size = catalog.agg(sf.count_distinct(item_col).alias("n_catalog"))
         result = result.crossJoin(catalog_size)
@@ -188,7 +256,7 @@ def ranking_metrics(
                 / sf.when(sf.col("n_catalog") > 0, sf.col("n_catalog").cast("double"))
             ).alias("catalog_coverage")
         )
-    return result.select(*group_cols, *metrics)
+    return result.select(*group_cols, sf.col("k").cast("int").alias("k"), *metrics)
 
 
 def catalog_coverage(

@@ -10,7 +10,12 @@ from pyspark.ml.evaluation import RankingEvaluator
 from pyspark.sql import functions as sf
 
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, USER_ID
-from python_jobs.metrics import catalog_coverage, ranking_metrics, regression_metrics
+from python_jobs.metrics import (
+    catalog_coverage,
+    ranking_metric_curves,
+    ranking_metrics,
+    regression_metrics,
+)
 from tests.reference import reference_ranking
 
 # user -> ranked recommendations (rank 1 first); user 4 has no list, user 5 no test movie.
@@ -49,6 +54,26 @@ def test_ranking_metrics_match_reference(spark, k):
     assert got["n_users_evaluated"] == expected["n_users_evaluated"]
     for name in ("precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"):
         assert got[name] == pytest.approx(expected[name], abs=1e-12), name
+
+
+def test_metric_curves_match_the_reference_at_every_k(spark):
+    recs, truth = _frames(spark)
+    cells = recs.withColumn("cell", sf.lit("a")).unionByName(
+        recs.where(sf.col(USER_ID) != 2).withColumn("cell", sf.lit("b"))
+    )
+    rows = ranking_metric_curves(
+        recommendations=cells, relevant=truth, max_k=7, group_cols=["cell"]
+    ).collect()
+    got = {(r["cell"], r["k"]): r.asDict() for r in rows}
+    assert set(got) == {(cell, k) for cell in "ab" for k in range(1, 8)}
+    without_user_2 = {u: movies for u, movies in RECOMMENDED.items() if u != 2}
+    for (cell, k), row in got.items():
+        expected = reference_ranking(RECOMMENDED if cell == "a" else without_user_2, RELEVANT, k)
+        assert row["n_users_evaluated"] == expected["n_users_evaluated"]
+        for name in ("precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"):
+            assert row[name] == pytest.approx(expected[name], abs=1e-12), (cell, k, name)
+    with pytest.raises(ValueError, match="max_k must be a positive int"):
+        ranking_metric_curves(recommendations=recs, relevant=truth, max_k=0)
 
 
 def test_ranking_metrics_hand_computed_k3(spark):
