@@ -5,8 +5,10 @@ model themselves (every test user against every trained movie,
 :func:`python_jobs.als.als_top_n`) and only read the other recommenders' list tables. This
 times that work alone on a ``ratings.dat`` (the ML-10M layout, e.g. one written by
 ``movielens-generate --layout ml-10m``), without building the other recommenders: the
-stratified split (cached), one ALS fit on train, then the evaluation's rows for ALS and
-its curves to ``--max-k``, each a Spark action of its own. Driver memory 4g, the project's.
+stratified split (cached), one ALS fit on train, the test-time lists ``--max-k`` deep
+(``ml_als_test_lists``, cached), then the evaluation's row for ALS and its curves to
+``--max-k`` from those lists, each a Spark action of its own. Driver memory 4g, the
+project's.
 
 Usage (from the project root, in the project's environment)::
 
@@ -67,17 +69,26 @@ def main(argv: list[str] | None = None) -> None:
     n_users = test.select(USER_ID).distinct().count()
     n_movies = model.itemFactors.count()
     print(f"  {n_users:,} test users x {n_movies:,} trained movies")
+
+    def score_lists():
+        scored = evaluation.als_test_lists(splits=splits, als_model=model, depth=args.max_k)
+        scored = scored.cache()
+        return scored, scored.count()
+
+    lists, n_rows = timed(f"test lists ({args.max_k} deep)", score_lists)
+    print(f"  {n_rows:,} rows")
     no_selection = spark.createDataFrame(
         [], "recommender string, params string, validation_ndcg_at_k double, is_served boolean"
     )
     rows = timed(
-        f"evaluation (lists of {args.top_n}, metrics, RMSE)",
+        f"evaluation (the first {args.top_n} of each list, metrics, RMSE)",
         lambda: evaluation.evaluation_table(
             splits=splits,
             als_model=model,
             recommender_lists={},
             selection=no_selection,
             top_n=args.top_n,
+            als_lists=lists,
         ).collect(),
     )
     for row in rows:
@@ -87,9 +98,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{row['n_users_evaluated']:,} users"
         )
     curves = timed(
-        f"metric curves (lists of {args.max_k}, k = 1..{args.max_k})",
+        f"metric curves (k = 1..{args.max_k})",
         lambda: evaluation.metric_curves(
-            splits=splits, als_model=model, recommender_lists={}, max_k=args.max_k
+            splits=splits, als_lists=lists, recommender_lists={}, max_k=args.max_k
         ).collect(),
     )
     print(f"  {len(curves)} rows")

@@ -53,6 +53,7 @@ def evaluation_table(
     recommender_lists: Mapping[str, DataFrame],
     selection: DataFrame,
     top_n: int,
+    als_lists: DataFrame | None = None,
 ) -> DataFrame:
     """Score every recommender on the test split.
 
@@ -61,7 +62,8 @@ def evaluation_table(
     splits
         The split table (``user_id``, ``movie_id``, ``rating``, ``split``).
     als_model
-        The ALS seed's explicit model (fitted on train): its test lists and rating errors.
+        The ALS seed's explicit model (fitted on train): its rating errors, and its test
+        lists unless ``als_lists`` holds them.
     recommender_lists
         Recommender name -> its lists table (``purpose``, ``user_id``, ``movie_id``,
         RANK); the ``evaluation`` rows are scored.
@@ -70,6 +72,8 @@ def evaluation_table(
         recommenders' chosen cells (the explicit ALS row gets its grid's cell elsewhere).
     top_n
         ``k`` of the metrics.
+    als_lists
+        The model's :func:`als_test_lists`, at least ``top_n`` deep (computed when None).
 
     Returns
     -------
@@ -78,7 +82,9 @@ def evaluation_table(
         errors (``rmse``, ``mae``) are null for recommenders that predict no rating.
     """
     check_positive_int(top_n, name="top_n")
-    lists, relevant, seen = _test_lists(splits, als_model, recommender_lists, depth=top_n)
+    if als_lists is None:
+        als_lists = als_test_lists(splits=splits, als_model=als_model, depth=top_n)
+    lists, relevant, seen = _test_lists(splits, als_lists, recommender_lists, depth=top_n)
     ranking = ranking_metrics(
         recommendations=lists,
         relevant=relevant,
@@ -112,14 +118,15 @@ def evaluation_table(
 def metric_curves(
     *,
     splits: DataFrame,
-    als_model: ALSModel,
+    als_lists: DataFrame,
     recommender_lists: Mapping[str, DataFrame],
     max_k: int,
 ) -> DataFrame:
     """Precision, recall, NDCG and MAP at every k from 1 to ``max_k``, per recommender.
 
-    The same lists and protocol as :func:`evaluation_table`; the lists must be at least
-    ``max_k`` deep for the curves to mean what they say.
+    The same lists and protocol as :func:`evaluation_table`, the ALS seed's model's from
+    ``als_lists`` (:func:`als_test_lists`); the lists must be at least ``max_k`` deep for
+    the curves to mean what they say.
 
     Returns
     -------
@@ -127,28 +134,44 @@ def metric_curves(
         ``recommender``, ``k`` and the ranking metrics at that k.
     """
     check_positive_int(max_k, name="max_k")
-    lists, relevant, _ = _test_lists(splits, als_model, recommender_lists, depth=max_k)
+    lists, relevant, _ = _test_lists(splits, als_lists, recommender_lists, depth=max_k)
     return ranking_metric_curves(
         recommendations=lists, relevant=relevant, max_k=max_k, group_cols=[RECOMMENDER]
     ).select(RECOMMENDER, "k", *RANKING_METRIC_COLUMNS[:-1])
 
 
+def als_test_lists(*, splits: DataFrame, als_model: ALSModel, depth: int) -> DataFrame:
+    """The ALS seed's model's test-time lists: every user with a test rating gets the
+    ``depth`` movies with the highest predicted rating that they did not rate in train or
+    validation (:func:`python_jobs.als.als_top_n`; ``user_id``, ``movie_id``,
+    ``prediction``, RANK). The first k of a list are the list of k, so one table serves the
+    evaluation at ``top_n`` and the curves to ``metric_curve_max_k``."""
+    check_positive_int(depth, name="depth")
+    train, validation, test = splits_from_table(splits)
+    return als.als_top_n(
+        model=als_model,
+        users=test.select(USER_ID).distinct(),
+        exclude=train.unionByName(validation).select(USER_ID, MOVIE_ID),
+        top_n=depth,
+    )
+
+
 def _test_lists(
     splits: DataFrame,
-    als_model: ALSModel,
+    als_lists: DataFrame,
     recommender_lists: Mapping[str, DataFrame],
     *,
     depth: int,
 ) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """Every recommender's test lists (``recommender``, ``user_id``, ``movie_id``, RANK),
-    the relevant test pairs, and the train + validation ratings the lists exclude."""
+    """Every recommender's test lists (``recommender``, ``user_id``, ``movie_id``, RANK) cut
+    at ``depth``, the relevant test pairs, and the train + validation ratings the lists
+    exclude."""
     train, validation, test = splits_from_table(splits)
     seen = train.unionByName(validation)
     relevant = test.select(USER_ID, MOVIE_ID)
-    test_users = relevant.select(USER_ID).distinct()
-    lists = als.als_top_n(
-        model=als_model, users=test_users, exclude=seen.select(USER_ID, MOVIE_ID), top_n=depth
-    ).select(sf.lit(EXPLICIT_ALS).alias(RECOMMENDER), USER_ID, MOVIE_ID, RANK)
+    lists = als_lists.where(sf.col(RANK) <= depth).select(
+        sf.lit(EXPLICIT_ALS).alias(RECOMMENDER), USER_ID, MOVIE_ID, RANK
+    )
     for name, table in recommender_lists.items():
         lists = lists.unionByName(
             table.where(sf.col(PURPOSE) == "evaluation").select(

@@ -263,17 +263,36 @@ def recommender_lists_table(
     )
 
 
+def als_test_lists_table(
+    *,
+    splits: DataFrame,
+    registry: DataFrame,
+    top_n: int,
+    evaluation_depth: int | None = None,
+) -> DataFrame:
+    """The registered explicit ALS model's test-time lists, ``max(top_n,
+    evaluation_depth)`` deep (:func:`python_jobs.evaluation.als_test_lists`)."""
+    return evaluation.als_test_lists(
+        splits=splits,
+        als_model=load_model(registry),
+        depth=max(top_n, evaluation_depth or top_n),
+    )
+
+
 def recommender_evaluation_table(
     *,
     splits: DataFrame,
     registry: DataFrame,
+    als_lists: DataFrame,
     recommender_lists: Mapping[str, DataFrame],
     selection: DataFrame,
     top_n: int,
 ) -> DataFrame:
     """Every recommender on the test split (:func:`python_jobs.evaluation.evaluation_table`).
 
-    The ALS seed's row carries the registered model's rank and regParam as its params.
+    The ALS seed's row carries the registered model's rank and regParam as its params, its
+    rating errors come from the model, its lists from ``als_lists``
+    (:func:`als_test_lists_table`).
     """
     cell = registry.select("rank", "reg_param").first()
     explicit = splits.sparkSession.createDataFrame(
@@ -291,20 +310,22 @@ def recommender_evaluation_table(
         recommender_lists=recommender_lists,
         selection=selection.select(*explicit.columns).unionByName(explicit),
         top_n=top_n,
+        als_lists=als_lists,
     )
 
 
 def metric_curves_table(
     *,
     splits: DataFrame,
-    registry: DataFrame,
+    als_lists: DataFrame,
     recommender_lists: Mapping[str, DataFrame],
     max_k: int,
 ) -> DataFrame:
-    """Every recommender's test metrics at k = 1..max_k (:func:`evaluation.metric_curves`)."""
+    """Every recommender's test metrics at k = 1..max_k (:func:`evaluation.metric_curves`),
+    the ALS seed's model's from ``als_lists`` (:func:`als_test_lists_table`)."""
     return evaluation.metric_curves(
         splits=splits,
-        als_model=load_model(registry),
+        als_lists=als_lists,
         recommender_lists=recommender_lists,
         max_k=max_k,
     )

@@ -7,6 +7,7 @@ def model(dbt, session):
     return pipeline.recommender_evaluation_table(
         splits=dbt.ref("ml_rating_splits"),
         registry=dbt.ref("ml_als_model"),
+        als_lists=dbt.ref("ml_als_test_lists"),
         recommender_lists={
             "popularity": dbt.ref("ml_popularity_recommendations"),
             "item_knn": dbt.ref("ml_item_knn_recommendations"),

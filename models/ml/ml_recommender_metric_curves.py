@@ -6,7 +6,7 @@ from python_jobs import pipeline
 def model(dbt, session):
     return pipeline.metric_curves_table(
         splits=dbt.ref("ml_rating_splits"),
-        registry=dbt.ref("ml_als_model"),
+        als_lists=dbt.ref("ml_als_test_lists"),
         recommender_lists={
             "popularity": dbt.ref("ml_popularity_recommendations"),
             "item_knn": dbt.ref("ml_item_knn_recommendations"),

@@ -9,10 +9,10 @@ import pytest
 from pyspark.sql import functions as sf
 
 from python_jobs.als import fit_als
-from python_jobs.columns import PURPOSE, SPLIT, USER_ID
-from python_jobs.evaluation import EVALUATION_COLUMNS, evaluation_table
+from python_jobs.columns import MOVIE_ID, PREDICTION, PURPOSE, RANK, SPLIT, USER_ID
+from python_jobs.evaluation import EVALUATION_COLUMNS, als_test_lists, evaluation_table
 from python_jobs.recommenders import popularity_lists
-from tests.python_jobs.ratings import SCHEMA, numpy_predictions, rmse
+from tests.python_jobs.ratings import SCHEMA, numpy_predictions, rmse, sparse_ratings
 
 
 def test_popularity_by_hand_and_als_errors_by_numpy(spark):
@@ -66,3 +66,45 @@ def test_popularity_by_hand_and_als_errors_by_numpy(spark):
     assert als["mae"] == pytest.approx(float(np.mean(np.abs(pairs[:, 0] - pairs[:, 1]))), rel=1e-5)
     assert als["n_users_evaluated"] == 3
     assert als["is_served"] is False
+
+
+def test_als_test_lists_are_the_best_unseen_predictions_and_feed_the_evaluation(spark):
+    rows = sparse_ratings()
+    labels = ["train", "train", "train", "validation", "test"]
+    splits = spark.createDataFrame(
+        [(*r, labels[i % len(labels)]) for i, r in enumerate(rows)], f"{SCHEMA}, {SPLIT} string"
+    )
+    train = splits.where(sf.col(SPLIT) == "train").drop(SPLIT)
+    model = fit_als(train=train, rank=3, reg_param=0.1, max_iter=5, num_blocks=1)
+    depth = 4
+    got = als_test_lists(splits=splits, als_model=model, depth=depth).toPandas()
+
+    users = {r["id"]: np.array(r["features"], float) for r in model.userFactors.collect()}
+    items = {r["id"]: np.array(r["features"], float) for r in model.itemFactors.collect()}
+    label = [labels[i % len(labels)] for i in range(len(rows))]
+    seen = {(u, m) for (u, m, _), split in zip(rows, label, strict=True) if split != "test"}
+    test_users = {u for (u, _, _), split in zip(rows, label, strict=True) if split == "test"}
+    expected = []
+    for user in sorted(test_users & set(users)):
+        candidates = sorted(
+            (-float(users[user] @ items[m]), m) for m in items if (user, m) not in seen
+        )[:depth]
+        expected += [(user, m, -s, rank + 1) for rank, (s, m) in enumerate(candidates)]
+    got = got.sort_values([USER_ID, RANK]).reset_index(drop=True)
+    assert got[[USER_ID, MOVIE_ID, RANK]].to_numpy().tolist() == [
+        [u, m, k] for u, m, _, k in expected
+    ]
+    np.testing.assert_allclose(got[PREDICTION], [e[2] for e in expected], rtol=1e-9)
+
+    # The evaluation reads the first top_n of each list: the same row as scoring anew.
+    no_selection = spark.createDataFrame(
+        [], "recommender string, params string, validation_ndcg_at_k double, is_served boolean"
+    )
+    kwargs = {"splits": splits, "als_model": model, "recommender_lists": {}, "top_n": 2}
+    shared = evaluation_table(
+        **kwargs, selection=no_selection, als_lists=spark.createDataFrame(got)
+    ).first()
+    alone = evaluation_table(**kwargs, selection=no_selection).first()
+    for name in ("rmse", "precision_at_k", "recall_at_k", "ndcg_at_k", "catalog_coverage"):
+        assert shared[name] == pytest.approx(alone[name], rel=1e-12), name
+    assert shared["n_users_evaluated"] == alone["n_users_evaluated"] == len(test_users)
