@@ -138,7 +138,7 @@ def ranking_metrics(
         item_col=item_col,
         rank_col=rank_col,
     )
-    return metrics.drop("k")
+    return metrics.drop(_CUTOFF)
 
 
 def ranking_metric_curves(
@@ -164,6 +164,8 @@ def ranking_metric_curves(
         ``group_cols``, ``k`` (int) and the metrics of :func:`ranking_metrics` (without
         the coverage).
     """
+    if "k" in group_cols:
+        raise ValueError("a group column named k clashes with the curves' own k column")
     return _ranking_metrics(
         recommendations=recommendations,
         relevant=relevant,
@@ -173,7 +175,11 @@ def ranking_metric_curves(
         user_col=user_col,
         item_col=item_col,
         rank_col=rank_col,
-    )
+    ).withColumnRenamed(_CUTOFF, "k")
+
+
+# The cut-off's column while the metrics are computed (renamed k in the curves).
+_CUTOFF = "_cutoff"
 
 
 def _check_cutoff(k: int, *, name: str = "k") -> int:
@@ -193,7 +199,8 @@ def _ranking_metrics(
     item_col: str,
     rank_col: str,
 ) -> DataFrame:
-    """The metrics at each of ``cutoffs`` (ascending), one row per group and cut-off ``k``."""
+    """The metrics at each of ``cutoffs`` (ascending), one row per group and cut-off (the
+    column ``_CUTOFF``)."""
     require_columns(
         recommendations, [*group_cols, user_col, item_col, rank_col], name="recommendations"
     )
@@ -207,7 +214,8 @@ def _ranking_metrics(
     n_users = per_user_truth.agg(sf.count(sf.lit(1)).alias("n_users_evaluated"))
     # IDCG for m = min(|R_u|, k) ideal hits, looked up from a max_k-long literal array.
     ideal = [sum(1.0 / math.log2(i + 1) for i in range(1, m + 1)) for m in range(1, max_k + 1)]
-    cut = sf.least(sf.col("n_relevant"), sf.col("k")).cast("int")
+    cutoff = sf.col(_CUTOFF)
+    cut = sf.least(sf.col("n_relevant"), cutoff).cast("int")
     ideal_dcg = sf.element_at(sf.array(*[sf.lit(v) for v in ideal]), cut)
     rank = sf.col(rank_col).cast("double")
     # The n-th hit of a user (in rank order) at rank r contributes precision@r = n / r.
@@ -225,7 +233,7 @@ def _ranking_metrics(
         .join(per_user_truth, on=user_col, how="left")
         .withColumn("hit", sf.coalesce(sf.col("is_hit"), sf.lit(0)))
         .withColumn("hit_number", sf.sum("hit").over(hits_so_far))
-        .withColumn("k", sf.explode(at_cutoffs))
+        .withColumn(_CUTOFF, sf.explode(at_cutoffs))
     )
     scored = sf.col("n_relevant").isNotNull() & (sf.col("hit") == 1)
     sums = [
@@ -238,15 +246,15 @@ def _ranking_metrics(
         sums.append(sf.count_distinct(item_col).alias("n_recommended"))
     users = sf.when(sf.col("n_users_evaluated") > 0, sf.col("n_users_evaluated"))
     metrics = [
-        (
-            sf.coalesce(sf.col("sum_precision"), sf.lit(0.0)) / users / sf.col("k").cast("double")
-        ).alias("precision_at_k"),
+        (sf.coalesce(sf.col("sum_precision"), sf.lit(0.0)) / users / cutoff.cast("double")).alias(
+            "precision_at_k"
+        ),
         (sf.coalesce(sf.col("sum_recall"), sf.lit(0.0)) / users).alias("recall_at_k"),
         (sf.coalesce(sf.col("sum_ndcg"), sf.lit(0.0)) / users).alias("ndcg_at_k"),
         (sf.coalesce(sf.col("sum_ap"), sf.lit(0.0)) / users).alias("map_at_k"),
         sf.col("n_users_evaluated"),
     ]
-    result = rows.groupBy(*group_cols, "k").agg(*sums).crossJoin(n_users)
+    result = rows.groupBy(*group_cols, _CUTOFF).agg(*sums).crossJoin(n_users)
     if catalog is not None:
         catalog_size = catalog.agg(sf.count_distinct(item_col).alias("n_catalog"))
         result = result.crossJoin(catalog_size)
@@ -256,7 +264,7 @@ def _ranking_metrics(
                 / sf.when(sf.col("n_catalog") > 0, sf.col("n_catalog").cast("double"))
             ).alias("catalog_coverage")
         )
-    return result.select(*group_cols, sf.col("k").cast("int").alias("k"), *metrics)
+    return result.select(*group_cols, cutoff.cast("int").alias(_CUTOFF), *metrics)
 
 
 def catalog_coverage(

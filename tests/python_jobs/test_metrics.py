@@ -74,6 +74,13 @@ def test_metric_curves_match_the_reference_at_every_k(spark):
             assert row[name] == pytest.approx(expected[name], abs=1e-12), (cell, k, name)
     with pytest.raises(ValueError, match="max_k must be a positive int"):
         ranking_metric_curves(recommendations=recs, relevant=truth, max_k=0)
+    with pytest.raises(ValueError, match="named k"):
+        ranking_metric_curves(
+            recommendations=recs.withColumn("k", sf.lit(1)),
+            relevant=truth,
+            max_k=3,
+            group_cols=["k"],
+        )
 
 
 def test_ranking_metrics_hand_computed_k3(spark):
@@ -140,6 +147,13 @@ def test_grouped_metrics_equal_each_group_scored_alone(spark):
         assert grouped[cell].pop("cell") == cell
         assert grouped[cell] == pytest.approx(alone, rel=1e-12)
     assert grouped["a"]["ndcg_at_k"] != grouped["b"]["ndcg_at_k"]
+    # A group column may be called k: the cut-off has a column of its own.
+    as_k = ranking_metrics(
+        recommendations=both.withColumnRenamed("cell", "k"), relevant=truth, k=3, group_cols=["k"]
+    ).collect()
+    assert {r["k"]: r["ndcg_at_k"] for r in as_k} == pytest.approx(
+        {cell: grouped[cell]["ndcg_at_k"] for cell in grouped}, rel=1e-12
+    )
 
 
 def test_regression_metrics_match_numpy(spark):
