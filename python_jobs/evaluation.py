@@ -163,9 +163,9 @@ def _test_lists(
     *,
     depth: int,
 ) -> tuple[DataFrame, DataFrame, DataFrame]:
-    """Every recommender's test lists (``recommender``, ``user_id``, ``movie_id``, RANK) cut
-    at ``depth``, the relevant test pairs, and the train + validation ratings the lists
-    exclude."""
+    """Every recommender's test lists (``recommender``, ``user_id``, ``movie_id``, RANK; the
+    ALS model's cut at ``depth``, the metrics read no rank beyond their k), the relevant test
+    pairs, and the train + validation ratings the lists exclude."""
     train, validation, test = splits_from_table(splits)
     seen = train.unionByName(validation)
     relevant = test.select(USER_ID, MOVIE_ID)
