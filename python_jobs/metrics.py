@@ -29,6 +29,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as sf
 
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, USER_ID
+from python_jobs.ranking import check_positive_int
 
 RANKING_METRIC_COLUMNS = (
     "precision_at_k",
@@ -128,10 +129,11 @@ def ranking_metrics(
         ``n_users_evaluated`` (long) and, with ``catalog``, ``catalog_coverage``. With no
         relevant rows the metrics are null.
     """
+    check_positive_int(k, name="k")
     metrics = _ranking_metrics(
         recommendations=recommendations,
         relevant=relevant,
-        cutoffs=[_check_cutoff(k)],
+        cutoffs=[k],
         catalog=catalog,
         group_cols=list(group_cols),
         user_col=user_col,
@@ -164,12 +166,13 @@ def ranking_metric_curves(
         ``group_cols``, ``k`` (int) and the metrics of :func:`ranking_metrics` (without
         the coverage).
     """
+    check_positive_int(max_k, name="max_k")
     if "k" in group_cols:
         raise ValueError("a group column named k clashes with the curves' own k column")
     return _ranking_metrics(
         recommendations=recommendations,
         relevant=relevant,
-        cutoffs=list(range(1, _check_cutoff(max_k, name="max_k") + 1)),
+        cutoffs=list(range(1, max_k + 1)),
         catalog=None,
         group_cols=list(group_cols),
         user_col=user_col,
@@ -180,12 +183,6 @@ def ranking_metric_curves(
 
 # The cut-off's column while the metrics are computed (renamed k in the curves).
 _CUTOFF = "_cutoff"
-
-
-def _check_cutoff(k: int, *, name: str = "k") -> int:
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"{name} must be a positive int, got {k!r}")
-    return k
 
 
 def _ranking_metrics(
