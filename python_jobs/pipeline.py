@@ -225,6 +225,11 @@ def best_params(tuning_table: DataFrame) -> dict[str, Any]:
     return json.loads(rows[0][tuning.PARAMS])
 
 
+def _test_depth(top_n: int, evaluation_depth: int | None) -> int:
+    """How deep test-time lists go: ``top_n``, or the curves' ``evaluation_depth`` if deeper."""
+    return max(top_n, evaluation_depth or top_n)
+
+
 def recommender_lists_table(
     *,
     recommender: str,
@@ -248,7 +253,7 @@ def recommender_lists_table(
     ratings = splitting.ids_and_rating(ratings)
     purposes = {
         "evaluation": lists_of(
-            train.unionByName(validation), test, params, max(top_n, evaluation_depth or top_n)
+            train.unionByName(validation), test, params, _test_depth(top_n, evaluation_depth)
         ),
         "serving": lists_of(ratings, ratings, params, top_n),
     }
@@ -275,7 +280,7 @@ def als_test_lists_table(
     return evaluation.als_test_lists(
         splits=splits,
         als_model=load_model(registry),
-        depth=max(top_n, evaluation_depth or top_n),
+        depth=_test_depth(top_n, evaluation_depth),
     )
 
 
