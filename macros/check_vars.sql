@@ -36,6 +36,7 @@
         'als_max_iter': 'positive_int',
         'knn_neighbours': 'positive_ints',
         'knn_min_co_raters': 'positive_ints',
+        'knn_engine': ['numpy', 'sql'],
         'ease_lambdas': 'positive_numbers',
         'ease_max_movies': 'positive_int',
         'implicit_ranks': 'positive_ints',

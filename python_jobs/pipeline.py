@@ -20,10 +20,15 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from python_jobs import als, defaults, evaluation, splitting, tuning
-from python_jobs.columns import PURPOSE, RANK, SPLIT, USER_ID
+from python_jobs import als, defaults, evaluation, item_knn, splitting, tuning
+from python_jobs.columns import PURPOSE, RANK, SCORE, SPLIT, USER_ID
 from python_jobs.metrics import regression_metrics, require_columns
-from python_jobs.recommenders import LIST_COLUMNS, RECOMMENDERS
+from python_jobs.recommenders import (
+    LIST_COLUMNS,
+    RECOMMENDERS,
+    distinct_user_ids,
+    interactions_of,
+)
 
 MODEL_PATH = "model_path"
 MODEL_SUBDIR = "ml_models"
@@ -334,3 +339,140 @@ def metric_curves_table(
         recommender_lists=recommender_lists,
         max_k=max_k,
     )
+
+
+ITEM_KNN_TUNING_SCHEMA = (
+    "k int, min_co_raters int, user_id int, recommendation_rank int, movie_id int, score double"
+)
+ITEM_KNN_LISTS_SCHEMA = (
+    "purpose string, user_id int, recommendation_rank int, movie_id int, score double"
+)
+
+
+def item_knn_validation_lists_table(
+    *,
+    splits: DataFrame,
+    split_pair_scores: DataFrame,
+    neighbour_counts: Sequence[int],
+    floors: Sequence[int],
+    min_co_raters: int,
+    top_n: int,
+) -> DataFrame:
+    """The item-kNN tuning grid's lists with ``knn_engine: numpy`` (:mod:`python_jobs.item_knn`):
+    the rows of the SQL model ``int_item_knn_validation_lists``, fitted on train, for every
+    cell (k in ``neighbour_counts`` x co-rater floor in ``floors``) and every user with a
+    validation rating. One line is printed per cell."""
+    train, validation, _ = splitting.splits_from_table(splits)
+    pair_aggregates = split_pair_scores.where(sf.col("tuning_num_pairs") > 0).select(
+        "movie1_id",
+        "movie2_id",
+        sf.col("tuning_num_pairs").alias("num_pairs"),
+        sf.col("tuning_sum_xy").alias("sum_xy"),
+    )
+    started = time.monotonic()
+    nearest = item_knn.neighbours(
+        ratings=train,
+        pair_aggregates=pair_aggregates,
+        floors=floors,
+        max_k=max(neighbour_counts),
+        min_co_raters=min_co_raters,
+    )
+    print(
+        f"item_knn: {len(nearest):,} neighbours of the training split in "
+        f"{time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    interactions = interactions_of(train, max_movies=None)
+    users = distinct_user_ids(validation)
+    frames = []
+    for k, floor in itertools.product(sorted(set(neighbour_counts)), sorted(set(floors))):
+        started = time.monotonic()
+        lists = item_knn.top_n_lists(
+            interactions=interactions,
+            nearest=nearest[nearest[item_knn.FLOOR] == floor],
+            k=k,
+            user_ids=users,
+            top_n=top_n,
+        )
+        frames.append(lists.assign(k=k, min_co_raters=floor))
+        print(
+            f"  item_knn k={k} min_co_raters={floor}: lists in {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+    return _local_frame(splits.sparkSession, frames, ITEM_KNN_TUNING_SCHEMA)
+
+
+def item_knn_lists_table(
+    *,
+    splits: DataFrame,
+    ratings: DataFrame,
+    split_pair_scores: DataFrame,
+    pair_scores: DataFrame,
+    tuning_table: DataFrame,
+    min_co_raters: int,
+    top_n: int,
+    evaluation_depth: int | None = None,
+) -> DataFrame:
+    """Item-kNN lists of the tuned cell with ``knn_engine: numpy``: the rows of the SQL
+    model ``ml_item_knn_recommendations``. ``evaluation``: fitted on train + validation
+    (``split_pair_scores``' evaluation sums), for every user with a test rating,
+    ``max(top_n, evaluation_depth)`` deep. ``serving``: fitted on every validated rating
+    (``ratings``, with ``pair_scores``), ``top_n`` for every user."""
+    cell = best_params(tuning_table)
+    k, floor = int(cell["num_neighbours"]), int(cell["min_co_raters"])
+    train, validation, test = splitting.splits_from_table(splits)
+    ratings = splitting.ids_and_rating(ratings)
+    scopes = {
+        "evaluation": (
+            train.unionByName(validation),
+            split_pair_scores.select(
+                "movie1_id",
+                "movie2_id",
+                sf.col("evaluation_num_pairs").alias("num_pairs"),
+                sf.col("evaluation_sum_xy").alias("sum_xy"),
+            ),
+            test,
+            _test_depth(top_n, evaluation_depth),
+        ),
+        "serving": (
+            ratings,
+            pair_scores.select("movie1_id", "movie2_id", "num_pairs", "sum_xy"),
+            ratings,
+            top_n,
+        ),
+    }
+    frames = []
+    for purpose, (fit, pair_aggregates, users, depth) in scopes.items():
+        started = time.monotonic()
+        nearest = item_knn.neighbours(
+            ratings=fit,
+            pair_aggregates=pair_aggregates,
+            floors=[floor],
+            max_k=k,
+            min_co_raters=min_co_raters,
+        )
+        lists = item_knn.top_n_lists(
+            interactions=interactions_of(fit, max_movies=None),
+            nearest=nearest,
+            k=k,
+            user_ids=distinct_user_ids(users),
+            top_n=depth,
+        )
+        frames.append(lists.assign(purpose=purpose))
+        print(
+            f"item_knn k={k} min_co_raters={floor}, {purpose}: {len(nearest):,} neighbours, "
+            f"lists in {time.monotonic() - started:.1f} s",
+            flush=True,
+        )
+    return _local_frame(splits.sparkSession, frames, ITEM_KNN_LISTS_SCHEMA)
+
+
+def _local_frame(session: SparkSession, frames: list[pd.DataFrame], schema: str) -> DataFrame:
+    """Lists made on the driver, as a DataFrame of ``schema``'s columns and types."""
+    columns = [field.split()[0] for field in schema.split(", ")]
+    local = pd.concat(frames, ignore_index=True)[columns]
+    types = {
+        name: ("float64" if name == SCORE else "object" if name == PURPOSE else "int32")
+        for name in columns
+    }
+    return session.createDataFrame(local.astype(types), schema=schema)

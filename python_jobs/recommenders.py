@@ -47,12 +47,15 @@ def ease_lists(
     The ratings' (user, movie) pairs and the users are collected to the driver, where the
     dense inverse runs (:mod:`python_jobs.ease`); the lists go back as a DataFrame.
     """
-    interactions = _interactions(fit, max_movies=int(params["max_movies"]))
+    interactions = interactions_of(fit, max_movies=int(params["max_movies"]))
     weights = ease.fit_weights(interactions.matrix, float(params["l2_lambda"]))
     return _lists_frame(
         fit,
         ease.top_n(
-            interactions=interactions, weights=weights, user_ids=_user_ids(users), top_n=top_n
+            interactions=interactions,
+            weights=weights,
+            user_ids=distinct_user_ids(users),
+            top_n=top_n,
         ),
     )
 
@@ -77,7 +80,7 @@ def implicit_als_lists(
         seed=int(params.get("seed", defaults.SEED)),
         implicit=True,
     )
-    interactions = _interactions(fit, max_movies=None)
+    interactions = interactions_of(fit, max_movies=None)
     user_factors = _aligned(model.userFactors, interactions.user_ids, model.rank)
     item_factors = _aligned(model.itemFactors, interactions.movie_ids, model.rank)
     padded = np.vstack([user_factors, np.zeros((1, model.rank))])
@@ -86,20 +89,22 @@ def implicit_als_lists(
         scoring.blocked_top_n(
             interactions=interactions,
             scores=lambda rows, history: padded[rows] @ item_factors.T,
-            user_ids=_user_ids(users),
+            user_ids=distinct_user_ids(users),
             top_n=top_n,
         ),
     )
 
 
-def _interactions(fit: DataFrame, *, max_movies: int | None) -> scoring.Interactions:
+def interactions_of(fit: DataFrame, *, max_movies: int | None) -> scoring.Interactions:
+    """The 0/1 user x movie matrix of ``fit``'s ratings (``max_movies`` None: every movie)."""
     pairs = fit.select(
         sf.col(USER_ID).cast("int").alias(USER_ID), sf.col(MOVIE_ID).cast("int").alias(MOVIE_ID)
     ).toPandas()
     return scoring.Interactions.from_pairs(pairs, max_movies=max_movies)
 
 
-def _user_ids(users: DataFrame) -> np.ndarray:
+def distinct_user_ids(users: DataFrame) -> np.ndarray:
+    """The distinct ``user_id`` of ``users``, ascending."""
     ids = users.select(sf.col(USER_ID).cast("int").alias(USER_ID)).distinct().toPandas()
     return np.sort(ids[USER_ID].to_numpy())
 

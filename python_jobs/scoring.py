@@ -85,6 +85,7 @@ def blocked_top_n(
     user_ids: np.ndarray,
     top_n: int,
     block_users: int = SCORE_BLOCK_USERS,
+    tie_order: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Each of ``user_ids`` gets its ``top_n`` movies of ``interactions`` not rated there.
 
@@ -101,9 +102,10 @@ def blocked_top_n(
         The users to list, in any order.
     top_n, block_users
         List length; users scored at once.
-
-    Ties (a user with no rating may score 0 everywhere) go to the more-rated movie, then
-    the lower id, so such a user gets the most-rated movies.
+    tie_order
+        The columns in the order in which equal scores are listed. By default the
+        more-rated movie comes first, then the lower id, so a user with no rating, who may
+        score 0 everywhere, gets the most-rated movies.
 
     Returns
     -------
@@ -120,7 +122,8 @@ def blocked_top_n(
     padded = scipy.sparse.vstack([interactions.matrix, empty], format="csr")
     rows_of = np.where(known, clipped, n_users)  # unknown users read the empty last row
     depth = min(top_n, len(interactions.movie_ids))
-    tie_order = np.lexsort((interactions.movie_ids, -interactions.movie_counts))
+    if tie_order is None:
+        tie_order = np.lexsort((interactions.movie_ids, -interactions.movie_counts))
     frames = []
     for start in range(0, len(user_ids), block_users):
         block = slice(start, start + block_users)

@@ -1,6 +1,17 @@
+-- sqlfluff:indentation:template_blocks_indent:False
+-- (above: the `knn_engine` if/else wraps the whole query, whose body keeps the usual layout)
 -- The item-kNN tuning grid's lists: for every cell (k in knn_neighbours x co-rater floor in
 -- knn_min_co_raters) and every user with a validation rating, the top_n movies fitted on
 -- the training split (definition: macros/item_knn.sql, item_knn_lists).
+-- With the var `knn_engine: numpy` (the default), the same rows come from
+-- int_item_knn_validation_lists_numpy (neighbours on Spark, scores by sparse products) and this
+-- model is a view of them (dbt_project.yml); `knn_engine: sql` builds the query below.
+{% if var('knn_engine') == 'numpy' %}
+
+select * from {{ ref('int_item_knn_validation_lists_numpy') }}
+
+{% else %}
+
 with
 
 splits as (
@@ -107,3 +118,5 @@ final as (
 )
 
 select * from final
+
+{% endif %}

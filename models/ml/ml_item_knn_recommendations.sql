@@ -1,7 +1,18 @@
+-- sqlfluff:indentation:template_blocks_indent:False
+-- (above: the `knn_engine` if/else wraps the whole query, whose body keeps the usual layout)
 -- Item-kNN lists of the tuned cell (the highest validation NDCG@k in ml_item_knn_tuning),
 -- fitted twice: on train + validation for the users with a test rating ('evaluation'), and
 -- on every validated rating, with the cosine path's pair aggregates, for every user
 -- ('serving'). Both go through one item_knn_lists query (macros/item_knn.sql).
+-- With the var `knn_engine: numpy` (the default), the same rows come from
+-- ml_item_knn_recommendations_numpy (neighbours on Spark, scores by sparse products) and this
+-- model is a view of them (dbt_project.yml); `knn_engine: sql` builds the query below.
+{% if var('knn_engine') == 'numpy' %}
+
+select * from {{ ref('ml_item_knn_recommendations_numpy') }}
+
+{% else %}
+
 with
 
 splits as (
@@ -155,3 +166,5 @@ final as (
 )
 
 select * from final
+
+{% endif %}

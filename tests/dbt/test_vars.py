@@ -27,6 +27,7 @@ BAD_VALUES = {
     "movielens_layout": ("ml-20m", "one of auto, ml-latest, ml-1m, ml-10m, ml-100k"),
     "pair_join": ("true", "one of broadcast, shuffle"),
     "pair_engine": ("fast", "one of sql, blocked"),
+    "knn_engine": ("pandas", "one of numpy, sql"),
     "evaluation_protocol": ("random", "one of stratified, seed"),
     "movielens_path": ('""', "null or a non-empty string"),
     "movielens_raw_schema": ('"a-b"', "null or a schema name (letters, digits, _)"),
@@ -35,7 +36,7 @@ BAD_VALUES = {
 GOOD_VALUES = {"min_co_raters": "1", "implicit_alphas": "[0.5, 2]", "als_seed": "-3"}
 # How check_vars() prints a value (JSON), for the values above that YAML reads differently.
 SHOWN = {"true": "true", ".inf": "Infinity", "[.nan]": "[NaN]", "ml-20m": '"ml-20m"'}
-SHOWN |= {"random": '"random"', "fast": '"fast"'}
+SHOWN |= {"random": '"random"', "fast": '"fast"', "pandas": '"pandas"'}
 
 
 def var_kinds() -> dict[str, str]:
