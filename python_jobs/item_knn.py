@@ -4,21 +4,23 @@ The SQL models (``item_knn_lists`` in ``macros/item_knn.sql``, doc ``item_knn``)
 readable definition of the recommender; ``knn_engine: sql`` builds them. Their costly step is
 the join of the fit's ratings with the candidates' neighbours: every rating meets the k
 movies it is a neighbour of, ratings x k rows to aggregate per cell (1e8 rows at 1M ratings).
-This module computes the same lists in two steps:
+This module computes the same lists on the driver, in two steps:
 
-1. **Neighbours, on Spark** (:func:`neighbours`). sim(i, j) = sum_xy / √(SS_i · SS_j) over the
-   scope's pair aggregates, with the SQL's pruning and co-rater floors, and each movie's
-   ``max_k`` nearest neighbours under every floor by the SQL's window: the same expressions
-   in a DataFrame plan, so the same doubles. They are at most movies x ``max_k`` rows per
-   floor, collected to the driver.
-2. **Scores, with scipy on the driver** (:func:`top_n_lists`). With X the scope's 0/1
-   user x movie matrix and N the movie x movie matrix holding sim(i, j) at (i, j) for the
-   k neighbours i of j, the users' scores are X·N, a block of users at a time
-   (:func:`python_jobs.scoring.blocked_top_n`).
+1. **Neighbours** (:func:`neighbours`). The scope's pair aggregates as sparse products (the
+   co-rater counts XᵀX and the pair sums RᵀR of its 0/1 and rating matrices, as the
+   ``pair_engine: blocked`` models compute them), a block of candidate movies at a time;
+   sim(i, j) = sum_xy / √(SS_i · SS_j) with the SQL's pruning and co-rater floors, and each
+   movie's ``max_k`` nearest neighbours under every floor, in the SQL's order. Counts and
+   sums are exact, so the similarities are the SQL's doubles.
+2. **Scores** (:func:`top_n_lists`). With X the scope's 0/1 user x movie matrix and N the
+   movie x movie matrix holding sim(i, j) at (i, j) for the k neighbours i of j, the users'
+   scores are X·N, a block of users at a time (:func:`python_jobs.scoring.blocked_top_n`).
 
-Driver memory: the scope's ratings as sparse matrices (about 30 bytes a rating), the
-neighbours (about 30 bytes each) and one block of 2,048 users x movies dense scores
-(160 MB at 10,000 movies).
+Driver memory: the scope's ratings (about 100 bytes a rating as a frame and four sparse
+matrices), one block of candidate movies x movies as dense arrays while its neighbours are
+ranked (``BLOCK_ENTRIES`` entries, about 50 bytes each: 100 MB), the neighbours (movies x
+``max_k`` per floor, about 20 bytes each) and one block of 2,048 users x movies dense
+scores (160 MB at 10,000 movies).
 
 X·N adds a user's similarities in another order than Spark's ``sum``: scores agree with the
 SQL's to about 1e-15 (tests hold both engines to the same numpy reference).
@@ -31,105 +33,120 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse
-from pyspark.sql import DataFrame, Window
-from pyspark.sql import functions as sf
 
-from python_jobs.columns import MOVIE_ID, RATING, SCORE
+from python_jobs.columns import MOVIE_ID, RATING, SCORE, USER_ID
 from python_jobs.scoring import Interactions, blocked_top_n
 
 FLOOR = "min_co_raters"
+# Candidate movies x movies a block holds as dense arrays, about 50 bytes an entry.
+BLOCK_ENTRIES = 2_000_000
 NEIGHBOUR_ID = "neighbour_id"
 SIMILARITY = "similarity"
 NEIGHBOUR_RANK = "neighbour_rank"
 
 
 def neighbours(
+    ratings: pd.DataFrame,
     *,
-    ratings: DataFrame,
-    pair_aggregates: DataFrame,
     floors: Sequence[int],
     max_k: int,
     min_co_raters: int,
+    block_entries: int = BLOCK_ENTRIES,
 ) -> pd.DataFrame:
-    """Every movie's ``max_k`` nearest neighbours under each co-rater floor, collected.
+    """Every movie's ``max_k`` nearest neighbours under each co-rater floor.
 
     Parameters
     ----------
     ratings
-        ``user_id``, ``movie_id``, ``rating``: every rating of the fit scope (SS_i and the
-        raters of i are counted over them).
-    pair_aggregates
-        ``movie1_id < movie2_id``, ``num_pairs``, ``sum_xy`` over the scope's co-raters.
+        ``user_id``, ``movie_id``, ``rating``: every rating of the fit scope.
     floors
         The co-rater floors: a pair counts under floor f when ``num_pairs >= f``.
     max_k, min_co_raters
-        Neighbours kept per movie and floor; raters each movie of a pair needs.
+        Neighbours kept per movie and floor; raters each movie of a pair needs (fewer: the
+        movie is pruned, as the pair aggregates' self-join prunes it).
+    block_entries
+        Candidate movies x movies of one block (its dense products).
 
     Returns
     -------
     pandas.DataFrame
         ``min_co_raters`` (the floor), ``movie_id``, ``neighbour_id``, ``similarity``,
         ``neighbour_rank`` (1..max_k: highest similarity, then more co-raters, then lower id).
+
+    With X the 0/1 and R the rating matrix over the eligible movies, a block B of candidate
+    movies gets its co-rater counts X[:, B]ᵀX and pair sums R[:, B]ᵀR as sparse products,
+    made dense: the pair aggregates' ``num_pairs`` and ``sum_xy``, exactly (ratings are
+    multiples of 0.5, so every product and sum is a multiple of 0.25 far below 2**53).
     """
-    totals = (
-        ratings.groupBy(MOVIE_ID)
-        .agg(
-            sf.count(sf.lit(1)).alias("num_raters"),
-            sf.sum(sf.col(RATING) * sf.col(RATING)).alias("sum_squares"),
-        )
-        .where(sf.col("num_raters") >= min_co_raters)
-    )
+    all_ids, all_index = np.unique(ratings[MOVIE_ID].to_numpy(), return_inverse=True)
+    user_index = np.unique(ratings[USER_ID].to_numpy(), return_inverse=True)[1]
+    values = ratings[RATING].to_numpy(dtype=np.float64)
+    n_users = int(user_index.max()) + 1 if len(values) else 0
+    # Only eligible movies (enough raters) are rows or columns; SS_i over all i's ratings.
+    eligible = np.bincount(all_index, minlength=len(all_ids)) >= min_co_raters
+    keep = eligible[all_index]
+    movie_ids = all_ids[eligible]
+    n_movies = len(movie_ids)
+    movie_index = np.cumsum(eligible)[all_index[keep]] - 1
+    sum_squares = np.bincount(movie_index, weights=values[keep] ** 2, minlength=n_movies)
 
-    def side(number: int) -> DataFrame:
-        return totals.select(
-            sf.col(MOVIE_ID).alias(f"movie{number}_id"),
-            sf.col("sum_squares").alias(f"sum_squares{number}"),
+    def matrix(data: np.ndarray) -> scipy.sparse.csc_matrix:
+        return scipy.sparse.csc_matrix(
+            (data[keep], (user_index[keep], movie_index)), shape=(n_users, n_movies)
         )
 
-    similarities = (
-        pair_aggregates.join(side(1), "movie1_id")
-        .join(side(2), "movie2_id")
-        .select(
-            "movie1_id",
-            "movie2_id",
-            "num_pairs",
-            (sf.col("sum_xy") / sf.sqrt(sf.col("sum_squares1") * sf.col("sum_squares2"))).alias(
-                SIMILARITY
-            ),
-        )
-    )
-    directed = similarities.select(
-        sf.inline(
-            sf.array(
-                *(
-                    sf.struct(
-                        sf.col(movie).alias(MOVIE_ID),
-                        sf.col(neighbour).alias(NEIGHBOUR_ID),
-                        "num_pairs",
-                        SIMILARITY,
-                    )
-                    for movie, neighbour in [("movie1_id", "movie2_id"), ("movie2_id", "movie1_id")]
+    binary, rated = matrix(np.ones(len(values))), matrix(values)
+    binary_rows, rated_rows = binary.tocsr(), rated.tocsr()
+    floor_values = sorted({int(f) for f in floors})
+    block = max(1, block_entries // max(n_movies, 1))
+    frames = []
+    for lo in range(0, n_movies, block):
+        hi = min(lo + block, n_movies)
+        # Rows: the block's candidate movies j; columns: every movie i.
+        co_raters = (binary[:, lo:hi].T @ binary_rows).toarray()
+        sums = (rated[:, lo:hi].T @ rated_rows).toarray()
+        co_raters[np.arange(hi - lo), np.arange(lo, hi)] = 0  # a movie is not its neighbour
+        with np.errstate(divide="ignore", invalid="ignore"):
+            similarity = sums / np.sqrt(sum_squares[lo:hi, None] * sum_squares[None, :])
+        for floor in floor_values:
+            valid = co_raters >= floor
+            candidates = valid
+            if n_movies > max_k:
+                # Only entries at or above a row's max_k-th similarity can be among its
+                # max_k nearest; the exact order is sorted among those alone.
+                ranked = np.where(valid, similarity, -np.inf)
+                kth = -np.partition(-ranked, max_k - 1, axis=1)[:, max_k - 1]
+                candidates = valid & (ranked >= kth[:, None])
+            rows, columns = np.nonzero(candidates)
+            order = np.lexsort(
+                (columns, -co_raters[rows, columns], -similarity[rows, columns], rows)
+            )
+            rows, columns = rows[order], columns[order]
+            rank = np.arange(len(rows)) - np.searchsorted(rows, rows) + 1
+            near = rank <= max_k
+            rows, columns = rows[near], columns[near]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        FLOOR: np.full(len(rows), floor, dtype=np.int32),
+                        MOVIE_ID: movie_ids[lo + rows].astype(np.int32),
+                        NEIGHBOUR_ID: movie_ids[columns].astype(np.int32),
+                        SIMILARITY: similarity[rows, columns],
+                        NEIGHBOUR_RANK: rank[near].astype(np.int32),
+                    }
                 )
             )
+    if not frames:
+        return pd.DataFrame(
+            {
+                FLOOR: np.zeros(0, np.int32),
+                MOVIE_ID: np.zeros(0, np.int32),
+                NEIGHBOUR_ID: np.zeros(0, np.int32),
+                SIMILARITY: np.zeros(0),
+                NEIGHBOUR_RANK: np.zeros(0, np.int32),
+            }
         )
-    )
-    session = ratings.sparkSession
-    floor_frame = session.createDataFrame([(int(f),) for f in sorted(set(floors))], f"{FLOOR} int")
-    order = Window.partitionBy(FLOOR, MOVIE_ID).orderBy(
-        sf.col(SIMILARITY).desc(), sf.col("num_pairs").desc(), sf.col(NEIGHBOUR_ID).asc()
-    )
-    ranked = (
-        directed.join(sf.broadcast(floor_frame), sf.col("num_pairs") >= sf.col(FLOOR))
-        .withColumn(NEIGHBOUR_RANK, sf.row_number().over(order))
-        .where(sf.col(NEIGHBOUR_RANK) <= int(max_k))
-    )
-    return ranked.select(
-        sf.col(FLOOR).cast("int").alias(FLOOR),
-        sf.col(MOVIE_ID).cast("int").alias(MOVIE_ID),
-        sf.col(NEIGHBOUR_ID).cast("int").alias(NEIGHBOUR_ID),
-        SIMILARITY,
-        sf.col(NEIGHBOUR_RANK).cast("int").alias(NEIGHBOUR_RANK),
-    ).toPandas()
+    return pd.concat(frames, ignore_index=True)
 
 
 def top_n_lists(

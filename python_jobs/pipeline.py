@@ -23,12 +23,8 @@ from pyspark.sql import functions as sf
 from python_jobs import als, defaults, evaluation, item_knn, splitting, tuning
 from python_jobs.columns import PURPOSE, RANK, SCORE, SPLIT, USER_ID
 from python_jobs.metrics import regression_metrics, require_columns
-from python_jobs.recommenders import (
-    LIST_COLUMNS,
-    RECOMMENDERS,
-    distinct_user_ids,
-    interactions_of,
-)
+from python_jobs.recommenders import LIST_COLUMNS, RECOMMENDERS, distinct_user_ids
+from python_jobs.scoring import Interactions
 
 MODEL_PATH = "model_path"
 MODEL_SUBDIR = "ml_models"
@@ -352,7 +348,6 @@ ITEM_KNN_LISTS_SCHEMA = (
 def item_knn_validation_lists_table(
     *,
     splits: DataFrame,
-    split_pair_scores: DataFrame,
     neighbour_counts: Sequence[int],
     floors: Sequence[int],
     min_co_raters: int,
@@ -361,28 +356,19 @@ def item_knn_validation_lists_table(
     """The item-kNN tuning grid's lists with ``knn_engine: numpy`` (:mod:`python_jobs.item_knn`):
     the rows of the SQL model ``int_item_knn_validation_lists``, fitted on train, for every
     cell (k in ``neighbour_counts`` x co-rater floor in ``floors``) and every user with a
-    validation rating. One line is printed per cell."""
+    validation rating. One line is printed per step."""
     train, validation, _ = splitting.splits_from_table(splits)
-    pair_aggregates = split_pair_scores.where(sf.col("tuning_num_pairs") > 0).select(
-        "movie1_id",
-        "movie2_id",
-        sf.col("tuning_num_pairs").alias("num_pairs"),
-        sf.col("tuning_sum_xy").alias("sum_xy"),
-    )
     started = time.monotonic()
+    fit = train.toPandas()
     nearest = item_knn.neighbours(
-        ratings=train,
-        pair_aggregates=pair_aggregates,
-        floors=floors,
-        max_k=max(neighbour_counts),
-        min_co_raters=min_co_raters,
+        fit, floors=floors, max_k=max(neighbour_counts), min_co_raters=min_co_raters
     )
     print(
         f"item_knn: {len(nearest):,} neighbours of the training split in "
         f"{time.monotonic() - started:.1f} s",
         flush=True,
     )
-    interactions = interactions_of(train, max_movies=None)
+    interactions = Interactions.from_pairs(fit, max_movies=None)
     users = distinct_user_ids(validation)
     frames = []
     for k, floor in itertools.product(sorted(set(neighbour_counts)), sorted(set(floors))):
@@ -406,53 +392,30 @@ def item_knn_lists_table(
     *,
     splits: DataFrame,
     ratings: DataFrame,
-    split_pair_scores: DataFrame,
-    pair_scores: DataFrame,
     tuning_table: DataFrame,
     min_co_raters: int,
     top_n: int,
     evaluation_depth: int | None = None,
 ) -> DataFrame:
     """Item-kNN lists of the tuned cell with ``knn_engine: numpy``: the rows of the SQL
-    model ``ml_item_knn_recommendations``. ``evaluation``: fitted on train + validation
-    (``split_pair_scores``' evaluation sums), for every user with a test rating,
-    ``max(top_n, evaluation_depth)`` deep. ``serving``: fitted on every validated rating
-    (``ratings``, with ``pair_scores``), ``top_n`` for every user."""
+    model ``ml_item_knn_recommendations``. ``evaluation``: fitted on train + validation,
+    for every user with a test rating, ``max(top_n, evaluation_depth)`` deep. ``serving``:
+    fitted on every validated rating (``ratings``), ``top_n`` for every user."""
     cell = best_params(tuning_table)
     k, floor = int(cell["num_neighbours"]), int(cell["min_co_raters"])
     train, validation, test = splitting.splits_from_table(splits)
     ratings = splitting.ids_and_rating(ratings)
     scopes = {
-        "evaluation": (
-            train.unionByName(validation),
-            split_pair_scores.select(
-                "movie1_id",
-                "movie2_id",
-                sf.col("evaluation_num_pairs").alias("num_pairs"),
-                sf.col("evaluation_sum_xy").alias("sum_xy"),
-            ),
-            test,
-            _test_depth(top_n, evaluation_depth),
-        ),
-        "serving": (
-            ratings,
-            pair_scores.select("movie1_id", "movie2_id", "num_pairs", "sum_xy"),
-            ratings,
-            top_n,
-        ),
+        "evaluation": (train.unionByName(validation), test, _test_depth(top_n, evaluation_depth)),
+        "serving": (ratings, ratings, top_n),
     }
     frames = []
-    for purpose, (fit, pair_aggregates, users, depth) in scopes.items():
+    for purpose, (fit_ratings, users, depth) in scopes.items():
         started = time.monotonic()
-        nearest = item_knn.neighbours(
-            ratings=fit,
-            pair_aggregates=pair_aggregates,
-            floors=[floor],
-            max_k=k,
-            min_co_raters=min_co_raters,
-        )
+        fit = fit_ratings.toPandas()
+        nearest = item_knn.neighbours(fit, floors=[floor], max_k=k, min_co_raters=min_co_raters)
         lists = item_knn.top_n_lists(
-            interactions=interactions_of(fit, max_movies=None),
+            interactions=Interactions.from_pairs(fit, max_movies=None),
             nearest=nearest,
             k=k,
             user_ids=distinct_user_ids(users),

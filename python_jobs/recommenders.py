@@ -47,7 +47,7 @@ def ease_lists(
     The ratings' (user, movie) pairs and the users are collected to the driver, where the
     dense inverse runs (:mod:`python_jobs.ease`); the lists go back as a DataFrame.
     """
-    interactions = interactions_of(fit, max_movies=int(params["max_movies"]))
+    interactions = _interactions(fit, max_movies=int(params["max_movies"]))
     weights = ease.fit_weights(interactions.matrix, float(params["l2_lambda"]))
     return _lists_frame(
         fit,
@@ -80,7 +80,7 @@ def implicit_als_lists(
         seed=int(params.get("seed", defaults.SEED)),
         implicit=True,
     )
-    interactions = interactions_of(fit, max_movies=None)
+    interactions = _interactions(fit, max_movies=None)
     user_factors = _aligned(model.userFactors, interactions.user_ids, model.rank)
     item_factors = _aligned(model.itemFactors, interactions.movie_ids, model.rank)
     padded = np.vstack([user_factors, np.zeros((1, model.rank))])
@@ -95,7 +95,7 @@ def implicit_als_lists(
     )
 
 
-def interactions_of(fit: DataFrame, *, max_movies: int | None) -> scoring.Interactions:
+def _interactions(fit: DataFrame, *, max_movies: int | None) -> scoring.Interactions:
     """The 0/1 user x movie matrix of ``fit``'s ratings (``max_movies`` None: every movie)."""
     pairs = fit.select(
         sf.col(USER_ID).cast("int").alias(USER_ID), sf.col(MOVIE_ID).cast("int").alias(MOVIE_ID)

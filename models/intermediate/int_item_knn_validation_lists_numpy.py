@@ -1,7 +1,7 @@
 """The item-kNN tuning grid's lists with sparse products (var `knn_engine: numpy`, the default).
 
-The rows of the SQL definition (`item_knn_lists`, macros/item_knn.sql): neighbours ranked on
-Spark, users scored with scipy (python_jobs/item_knn.py says how and why it is the same
+The rows of the SQL definition (`item_knn_lists`, macros/item_knn.sql), computed on the
+driver from the training ratings (python_jobs/item_knn.py says how, and why it is the same
 computation). `int_item_knn_validation_lists` is then a view of this table.
 """
 
@@ -11,7 +11,6 @@ from python_jobs import pipeline
 def model(dbt, session):
     return pipeline.item_knn_validation_lists_table(
         splits=dbt.ref("ml_rating_splits"),
-        split_pair_scores=dbt.ref("int_split_movie_pair_scores"),
         neighbour_counts=dbt.config.get("knn_neighbours"),
         floors=dbt.config.get("knn_min_co_raters"),
         min_co_raters=dbt.config.get("min_co_raters"),

@@ -1,8 +1,9 @@
 """Item-kNN lists of the tuned cell with sparse products (var `knn_engine: numpy`, the default).
 
 The rows of the SQL definition (`ml_item_knn_recommendations`, doc `item_knn`): evaluation
-lists fitted on train + validation, served lists fitted on every validated rating
-(python_jobs/item_knn.py). `ml_item_knn_recommendations` is then a view of this table.
+lists fitted on train + validation, served lists fitted on every validated rating, computed
+on the driver (python_jobs/item_knn.py). `ml_item_knn_recommendations` is then a view of
+this table.
 """
 
 from python_jobs import pipeline
@@ -12,8 +13,6 @@ def model(dbt, session):
     return pipeline.item_knn_lists_table(
         splits=dbt.ref("ml_rating_splits"),
         ratings=dbt.ref("int_ratings_validated"),
-        split_pair_scores=dbt.ref("int_split_movie_pair_scores"),
-        pair_scores=dbt.ref("int_movie_pair_scores"),
         tuning_table=dbt.ref("ml_item_knn_tuning"),
         min_co_raters=dbt.config.get("min_co_raters"),
         top_n=dbt.config.get("top_n"),

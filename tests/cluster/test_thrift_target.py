@@ -40,6 +40,7 @@ import pytest
 from python_jobs.tools import local_cluster
 from python_jobs.tools.local_cluster import Cluster, ClusterConfig
 from tests.dbt.test_atomic_tables import TABLES, make_project, releases, staging_dirs
+from tests.dbt.test_cosine_similarity import pair_scores
 from tests.support import (
     ARTIFACTS_DIR,
     DBT,
@@ -394,7 +395,10 @@ def test_blocked_pair_engine_runs_through_spark_connect(
     """`pair_engine: blocked` on the thrift target: its Python models ship the rating matrix
     to the cluster's executors through Spark Connect, and give the local SQL engine's rows."""
     work = tmp_path_factory.mktemp("thrift-blocked")
-    blocked_vars = ml_latest_small_vars(ml_latest_small)[:-1] + ", pair_engine: blocked}"
+    # knn_engine sql: the item-kNN scopes' pair aggregates are built for the SQL item-kNN only
+    blocked_vars = ml_latest_small_vars(ml_latest_small)[:-1] + (
+        ", pair_engine: blocked, knn_engine: sql}"
+    )
     run = run_dbt(
         [
             "run",
@@ -418,16 +422,46 @@ def test_blocked_pair_engine_runs_through_spark_connect(
     pairs["score"] = pairs["sum_xy"] / (np.sqrt(pairs["sum_xx"]) * np.sqrt(pairs["sum_yy"]))
     filtered = pairs[(pairs["num_pairs"] >= 10) & (pairs["score"] >= 0.95)]
     key = ["movie1_id", "movie2_id"]
-    for ours, table in [
-        (filtered, PAIR_MODEL),
-        (run.read_table("int_split_movie_pair_scores_blocked"), "int_split_movie_pair_scores"),
+    # The local build (knn_engine numpy) has no int_split_movie_pair_scores: its rows come
+    # from their definition over the same split table.
+    split_reference = split_pair_sums(ml_latest_small_build.read_table("ml_rating_splits"))
+    for ours, reference in [
+        (filtered, ml_latest_small_build.read_table(PAIR_MODEL)),
+        (run.read_table("int_split_movie_pair_scores_blocked"), split_reference),
     ]:
-        reference = ml_latest_small_build.read_table(table)
         pd.testing.assert_frame_equal(
             ours[list(reference.columns)].sort_values(key).reset_index(drop=True),
             reference.sort_values(key).reset_index(drop=True),
             check_exact=True,
+            check_dtype=False,
         )
+
+
+def split_pair_sums(splits: pd.DataFrame) -> pd.DataFrame:
+    """int_split_movie_pair_scores by its definition, with sparse products: pairs of movies
+    with at least 10 non-test raters (min_co_raters) and 2 non-test co-raters (the smallest
+    knn_min_co_raters); the evaluation scope's sums over non-test ratings, the tuning
+    scope's over training ratings (0 without a training co-rater)."""
+    non_test = splits[splits["split"] != "test"].rename(
+        columns={"user_id": "userId", "movie_id": "movieId"}
+    )
+    evaluation = pair_scores(non_test, min_raters=10, min_pairs=2)
+    eligible = non_test.groupby("movieId")["userId"].transform("size") >= 10
+    tuning = pair_scores(non_test[eligible & (non_test["split"] == "train")])
+    key = ["movie1_id", "movie2_id"]
+    merged = evaluation[[*key, "num_pairs", "sum_xy"]].merge(
+        tuning[[*key, "num_pairs", "sum_xy"]], on=key, how="left", suffixes=("", "_train")
+    )
+    return pd.DataFrame(
+        {
+            "movie1_id": merged["movie1_id"],
+            "movie2_id": merged["movie2_id"],
+            "evaluation_num_pairs": merged["num_pairs"],
+            "evaluation_sum_xy": merged["sum_xy"],
+            "tuning_num_pairs": merged["num_pairs_train"].fillna(0).astype(np.int64),
+            "tuning_sum_xy": merged["sum_xy_train"].fillna(0.0),
+        }
+    )
 
 
 def _stream_dbt(

@@ -67,7 +67,8 @@ def model_id(name: str) -> str:
 RECOMMENDATION_TABLES = ("fct_similar_movies", "ml_user_recommendations")
 # The lineage the graph must show: in each chain, every node reaches the next through drawn
 # edges (the cosine chain is direct edges; the served recommendations come through the split,
-# a recommender's tuning and lists, and join the cosine path's pair aggregates via item-kNN).
+# a recommender's tuning and lists; item-kNN's numpy engine, the default, reads the validated
+# ratings and its SQL model is a view of the engine's table).
 LINEAGE_CHAINS = [
     [
         RATINGS_SOURCE,
@@ -87,7 +88,8 @@ LINEAGE_CHAINS = [
         model_id("ml_user_recommendations"),
     ],
     [
-        model_id("int_movie_pair_scores"),
+        model_id("int_ratings_validated"),
+        model_id("ml_item_knn_recommendations_numpy"),
         model_id("ml_item_knn_recommendations"),
         model_id("ml_user_recommendations"),
     ],
