@@ -23,7 +23,7 @@ ranked (``BLOCK_ENTRIES`` entries, about 50 bytes each: 100 MB), the neighbours 
 scores (160 MB at 10,000 movies).
 
 X·N adds a user's similarities in another order than Spark's ``sum``: scores agree with the
-SQL's to about 1e-15 (tests hold both engines to the same numpy reference).
+SQL's to about 1e-14 (tests hold both engines to the same numpy reference).
 """
 
 from __future__ import annotations
@@ -206,6 +206,6 @@ def _columns_of(movie_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     if not inside.all():
         raise ValueError(
             f"item-kNN: neighbour movie {wanted[~inside][0]} has no rating in the fit scope; "
-            "the pair aggregates and the ratings must come from the same scope"
+            "the neighbours and the lists must come from the same fit scope's ratings"
         )
     return found
