@@ -340,9 +340,6 @@ def metric_curves_table(
 ITEM_KNN_TUNING_SCHEMA = (
     "k int, min_co_raters int, user_id int, recommendation_rank int, movie_id int, score double"
 )
-ITEM_KNN_LISTS_SCHEMA = (
-    "purpose string, user_id int, recommendation_rank int, movie_id int, score double"
-)
 
 
 def item_knn_validation_lists_table(
@@ -388,54 +385,10 @@ def item_knn_validation_lists_table(
     return _local_frame(splits.sparkSession, frames, ITEM_KNN_TUNING_SCHEMA)
 
 
-def item_knn_lists_table(
-    *,
-    splits: DataFrame,
-    ratings: DataFrame,
-    tuning_table: DataFrame,
-    min_co_raters: int,
-    top_n: int,
-    evaluation_depth: int | None = None,
-) -> DataFrame:
-    """Item-kNN lists of the tuned cell with ``knn_engine: numpy``: the rows of the SQL
-    model ``ml_item_knn_recommendations``. ``evaluation``: fitted on train + validation,
-    for every user with a test rating, ``max(top_n, evaluation_depth)`` deep. ``serving``:
-    fitted on every validated rating (``ratings``), ``top_n`` for every user."""
-    cell = best_params(tuning_table)
-    k, floor = int(cell["num_neighbours"]), int(cell["min_co_raters"])
-    train, validation, test = splitting.splits_from_table(splits)
-    ratings = splitting.ids_and_rating(ratings)
-    scopes = {
-        "evaluation": (train.unionByName(validation), test, _test_depth(top_n, evaluation_depth)),
-        "serving": (ratings, ratings, top_n),
-    }
-    frames = []
-    for purpose, (fit_ratings, users, depth) in scopes.items():
-        started = time.monotonic()
-        fit = fit_ratings.toPandas()
-        nearest = item_knn.neighbours(fit, floors=[floor], max_k=k, min_co_raters=min_co_raters)
-        lists = item_knn.top_n_lists(
-            interactions=Interactions.from_pairs(fit, max_movies=None),
-            nearest=nearest,
-            k=k,
-            user_ids=distinct_user_ids(users),
-            top_n=depth,
-        )
-        frames.append(lists.assign(purpose=purpose))
-        print(
-            f"item_knn k={k} min_co_raters={floor}, {purpose}: {len(nearest):,} neighbours, "
-            f"lists in {time.monotonic() - started:.1f} s",
-            flush=True,
-        )
-    return _local_frame(splits.sparkSession, frames, ITEM_KNN_LISTS_SCHEMA)
-
-
 def _local_frame(session: SparkSession, frames: list[pd.DataFrame], schema: str) -> DataFrame:
-    """Lists made on the driver, as a DataFrame of ``schema``'s columns and types."""
+    """Lists made on the driver, as a DataFrame of ``schema``'s columns (ints and a double
+    ``score``)."""
     columns = [field.split()[0] for field in schema.split(", ")]
     local = pd.concat(frames, ignore_index=True)[columns]
-    types = {
-        name: ("float64" if name == SCORE else "object" if name == PURPOSE else "int32")
-        for name in columns
-    }
+    types = {name: "float64" if name == SCORE else "int32" for name in columns}
     return session.createDataFrame(local.astype(types), schema=schema)

@@ -5,12 +5,13 @@ gives each of ``users`` their ``top_n`` movies not rated in ``fit`` (``user_id``
 ``movie_id``, ``score``, RANK). The same function makes the validation lists of tuning
 (fit on train), the test lists of the evaluation (fit on train + validation) and the
 served lists (fit on every validated rating), so what is evaluated is what is served.
-The item-kNN recommender is written in SQL (``models/ml/ml_item_knn_*``) over the pair
-aggregates; its lists have the same shape.
+Item-kNN is defined in SQL (``macros/item_knn.sql``); ``item_knn_lists`` computes the same
+lists (``knn_engine: numpy``), its tuning lists come from ``int_item_knn_validation_lists``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as sf
 
-from python_jobs import als, defaults, ease, scoring
+from python_jobs import als, defaults, ease, item_knn, scoring
 from python_jobs.columns import MOVIE_ID, RANK, SCORE, USER_ID
 from python_jobs.popularity import popularity_top_n
 from python_jobs.splitting import ids_and_rating
@@ -95,6 +96,38 @@ def implicit_als_lists(
     )
 
 
+def item_knn_lists(
+    fit: DataFrame, users: DataFrame, params: Mapping[str, Any], top_n: int
+) -> DataFrame:
+    """Item-kNN with ``params`` num_neighbours and min_co_raters (the co-rater floor of a
+    neighbour pair) over the movies rated by at least ``params['min_raters']`` users
+    (:mod:`python_jobs.item_knn`; the SQL definition is ``macros/item_knn.sql``).
+
+    The ratings are collected to the driver, where the neighbours and the scores are
+    sparse products; ``score`` is the sum of the similarities, 0 for the most-rated movies
+    that complete a short list.
+    """
+    started = time.monotonic()
+    local = ids_and_rating(fit).toPandas()
+    k, floor = int(params["num_neighbours"]), int(params["min_co_raters"])
+    nearest = item_knn.neighbours(
+        local, floors=[floor], max_k=k, min_co_raters=int(params["min_raters"])
+    )
+    lists = item_knn.top_n_lists(
+        interactions=scoring.Interactions.from_pairs(local, max_movies=None),
+        nearest=nearest,
+        k=k,
+        user_ids=distinct_user_ids(users),
+        top_n=top_n,
+    )
+    print(
+        f"item_knn k={k} min_co_raters={floor}: {len(nearest):,} neighbours, lists in "
+        f"{time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    return _lists_frame(fit, lists)
+
+
 def _interactions(fit: DataFrame, *, max_movies: int | None) -> scoring.Interactions:
     """The 0/1 user x movie matrix of ``fit``'s ratings (``max_movies`` None: every movie)."""
     pairs = fit.select(
@@ -135,4 +168,5 @@ RECOMMENDERS: dict[str, Lists] = {
     "popularity": popularity_lists,
     "ease": ease_lists,
     "implicit_als": implicit_als_lists,
+    "item_knn": item_knn_lists,
 }

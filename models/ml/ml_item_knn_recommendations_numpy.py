@@ -10,11 +10,12 @@ from python_jobs import pipeline
 
 
 def model(dbt, session):
-    return pipeline.item_knn_lists_table(
+    return pipeline.recommender_lists_table(
+        recommender="item_knn",
         splits=dbt.ref("ml_rating_splits"),
         ratings=dbt.ref("int_ratings_validated"),
         tuning_table=dbt.ref("ml_item_knn_tuning"),
-        min_co_raters=dbt.config.get("min_co_raters"),
+        fixed={"min_raters": dbt.config.get("min_co_raters")},
         top_n=dbt.config.get("top_n"),
         evaluation_depth=dbt.config.get("evaluation_depth"),
     )
