@@ -28,7 +28,8 @@ def test_a_large_ratings_file_turns_the_quick_tier_off(tmp_path: Path, name: str
     params = {"spark.driver.extraJavaOptions": PROFILE_OPTIONS}
     assert full_jit_for_large_input(params, {"movielens_path": str(folder)}, {}) == 26_000_000
     assert params["spark.driver.extraJavaOptions"] == (
-        "-Dlog4j2.configurationFile=profiles/log4j2.properties -XX:SharedArchiveFile=a.jsa -Xss16m"
+        "-Dlog4j2.configurationFile=profiles/log4j2.properties -XX:SharedArchiveFile=a.jsa -Xss16m "
+        "-XX:CompileThresholdScaling=3 -XX:+UseParallelGC"
     )
 
 
