@@ -18,9 +18,9 @@ from typing import Any
 from python_jobs.datasets.layouts import LAYOUTS
 
 QUICK_TIER_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
-# With the full JIT: compile a method after 3x the default invocations (the compilers spent a
-# third of the CPU of a 1M-rating build, much of it on code that runs briefly) and collect
-# with the parallel collector instead of G1's concurrent threads (docs/startup.md).
+# With the full JIT: compile a method after 3x the default invocations (the two compilers
+# spent a third of the CPU of a 1M-rating build) and collect with the parallel collector
+# instead of G1; together 1.05x on that build (docs/benchmarks.md).
 LARGE_INPUT_OPTIONS = ("-XX:CompileThresholdScaling=3", "-XX:+UseParallelGC")
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 USER_OPTIONS_ENV = "SPARK_DRIVER_JAVA_OPTIONS"
