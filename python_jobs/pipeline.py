@@ -33,6 +33,9 @@ REGISTRY_SCHEMA = (
     "validation_rmse double, train_rmse double, train_rows bigint, validation_rows bigint, "
     "test_rows bigint, fit_seconds double, trained_at timestamp"
 )
+ITEM_KNN_TUNING_SCHEMA = (
+    "k int, min_co_raters int, user_id int, recommendation_rank int, movie_id int, score double"
+)
 split_table = splitting.split_table
 
 
@@ -335,11 +338,6 @@ def metric_curves_table(
         recommender_lists=recommender_lists,
         max_k=max_k,
     )
-
-
-ITEM_KNN_TUNING_SCHEMA = (
-    "k int, min_co_raters int, user_id int, recommendation_rank int, movie_id int, score double"
-)
 
 
 def item_knn_validation_lists_table(

@@ -124,15 +124,19 @@ def blocked_top_n(
     depth = min(top_n, len(interactions.movie_ids))
     if tie_order is None:
         tie_order = np.lexsort((interactions.movie_ids, -interactions.movie_counts))
+    column_order = np.array_equal(tie_order, np.arange(len(tie_order)))
     frames = []
     for start in range(0, len(user_ids), block_users):
         block = slice(start, start + block_users)
         history = padded[rows_of[block]]
         block_scores = np.asarray(scores(rows_of[block], history), dtype=np.float64)
         block_scores[history.toarray() > 0] = -np.inf
-        # Columns in tie order first; ties then go to the lower column, in that order.
-        in_tie_order = block_scores[:, tie_order]
-        columns = tie_order[top_columns(in_tie_order, depth)]
+        # Columns in tie order first; ties then go to the lower column, in that order (no
+        # copy of the block when that order is the columns' own).
+        if column_order:
+            columns = top_columns(block_scores, depth)
+        else:
+            columns = tie_order[top_columns(block_scores[:, tie_order], depth)]
         chosen = np.take_along_axis(block_scores, columns, axis=1)
         keep = np.isfinite(chosen)
         frames.append(
