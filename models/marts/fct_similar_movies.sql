@@ -1,5 +1,14 @@
 -- For each movie, its `top_n` most similar movies with both titles. A pair serves both of
 -- its movies; ties on score are broken by more co-raters, then by the smaller movie id.
+--
+-- Score levels between `min_similarity` and 1, each halving the distance to 1. A movie's
+-- pairs are ranked only from the highest level that `top_n` of them reach: its top `top_n`
+-- are among them, ties included, so the result is that of ranking every pair. The window
+-- sorts far fewer rows (at 1M ratings 0.55M of 14M directed pairs; docs/benchmarks.md).
+{%- set score_levels = [] %}
+{%- for halving in range(1, 11) %}
+    {%- do score_levels.append(1 - (1 - var('min_similarity')) / 2 ** halving) %}
+{%- endfor %}
 with
 
 similarities as (
@@ -37,6 +46,33 @@ both_directions as (
 
 ),
 
+score_levels as (
+
+    -- null: fewer than `top_n` pairs reach the lowest level, so all of them are ranked
+    select
+        movie_id,
+        case
+            {%- for level in score_levels | reverse %}
+                when count_if(score >= {{ level }}) >= {{ var('top_n') }} then {{ level }}
+            {%- endfor %}
+        end as min_score
+    from both_directions
+    group by movie_id
+
+),
+
+candidates as (
+
+    select both_directions.*
+    from both_directions
+    inner join score_levels
+        on both_directions.movie_id = score_levels.movie_id
+    where
+        score_levels.min_score is null
+        or both_directions.score >= score_levels.min_score
+
+),
+
 ranked as (
 
     select
@@ -45,7 +81,7 @@ ranked as (
             partition by movie_id
             order by score desc, num_pairs desc, similar_movie_id asc
         ) as similarity_rank
-    from both_directions
+    from candidates
 
 ),
 
