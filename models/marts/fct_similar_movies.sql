@@ -5,10 +5,6 @@
 -- pairs are ranked only from the highest level that `top_n` of them reach: its top `top_n`
 -- are among them, ties included, so the result is that of ranking every pair. The window
 -- sorts far fewer rows (at 1M ratings 0.55M of 14M directed pairs; docs/benchmarks.md).
-{%- set score_levels = [] %}
-{%- for halving in range(1, 11) %}
-    {%- do score_levels.append(1 - (1 - var('min_similarity')) / 2 ** halving) %}
-{%- endfor %}
 with
 
 similarities as (
@@ -52,7 +48,8 @@ score_levels as (
     select
         movie_id,
         case
-            {%- for level in score_levels | reverse %}
+            {%- for halving in range(10, 0, -1) %}
+                {%- set level = 1 - (1 - var('min_similarity')) / 2 ** halving %}
                 when count_if(score >= {{ level }}) >= {{ var('top_n') }} then {{ level }}
             {%- endfor %}
         end as min_score
