@@ -60,7 +60,10 @@ score_levels as (
 
 candidates as (
 
-    select both_directions.*
+    -- One level a movie: broadcast, so the directed pairs are filtered where they are read
+    -- instead of being shuffled to meet their level (Spark cannot tell that the aggregation
+    -- is small; at 1M ratings the model took half the CPU; docs/benchmarks.md).
+    select /*+ broadcast(score_levels) */ both_directions.*
     from both_directions
     inner join score_levels
         on both_directions.movie_id = score_levels.movie_id
