@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.dataset
 from scipy_pairs import read_ratings  # benchmarks/, this script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,8 @@ def same_result(seed_out: Path, work: Path) -> str:
     seed = pd.read_parquet(seed_out).rename(
         columns={"movie1": "movie1_id", "movie2": "movie2_id", "numPairs": "num_pairs"}
     )
-    ours = pd.read_parquet(work / "spark" / "warehouse" / "movielens.db" / "fct_movie_similarities")
+    table = work / "spark" / "warehouse" / "movielens.db" / "fct_movie_similarities"
+    ours = pyarrow.dataset.dataset(table, format="orc").to_table().to_pandas()
     key = ["movie1_id", "movie2_id"]
     seed, ours = (frame.sort_values(key).reset_index(drop=True) for frame in (seed, ours))
     same = (
