@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.dataset
 from scipy_pairs import read_ratings  # benchmarks/, this script's folder
+
+from python_jobs.warehouse import read_table_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,7 +95,7 @@ def same_result(seed_out: Path, work: Path) -> str:
         columns={"movie1": "movie1_id", "movie2": "movie2_id", "numPairs": "num_pairs"}
     )
     table = work / "spark" / "warehouse" / "movielens.db" / "fct_movie_similarities"
-    ours = pyarrow.dataset.dataset(table, format="orc").to_table().to_pandas()
+    ours = read_table_files(table)
     key = ["movie1_id", "movie2_id"]
     seed, ours = (frame.sort_values(key).reset_index(drop=True) for frame in (seed, ours))
     same = (

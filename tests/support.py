@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.dataset
 import pytest
 import yaml
+
+from python_jobs.warehouse import read_table_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIELENS_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
@@ -83,9 +84,7 @@ class DbtRun:
         path = self.table_path(table)
         if not path.is_dir():
             raise AssertionError(f"table {table} was not written at {path}")
-        if any(path.glob("*.orc")):
-            return pyarrow.dataset.dataset(path, format="orc").to_table().to_pandas()
-        return pd.read_parquet(path)
+        return read_table_files(path)
 
     def status(self, node: str) -> str:
         return self.results[node]["status"]
