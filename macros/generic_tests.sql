@@ -10,7 +10,11 @@
     {%- set key = combination_of_columns | join(', ') -%}
     {%- if small_groups and combination_of_columns | length > 1 %}
     {%- set leading = combination_of_columns[:-1] -%}
-    {%- set last = combination_of_columns[-1] %}
+    {%- set last = combination_of_columns[-1] -%}
+    {%- set qualified = [] -%}
+    {%- for column in combination_of_columns -%}
+        {%- do qualified.append('model_rows.' ~ column) -%}
+    {%- endfor %}
     with
 
     repeating_groups as (
@@ -25,9 +29,7 @@
     {#- The failing groups are broadcast, so that none found (the rule) ends the query
         without reading the rows again. #}
     select /*+ broadcast(repeating_groups) */
-        {%- for column in combination_of_columns %}
-        model_rows.{{ column }},
-        {%- endfor %}
+        {{ qualified | join(', ') }},
         count(*) as occurrences
     from {{ model }} as model_rows
     inner join repeating_groups
@@ -35,10 +37,7 @@
         {%- for column in leading %}
             {{ 'and ' if not loop.first }}model_rows.{{ column }} <=> repeating_groups.{{ column }}
         {%- endfor %}
-    group by
-        {%- for column in combination_of_columns %}
-        model_rows.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    group by {{ qualified | join(', ') }}
     having count(*) > 1
     {%- else %}
     select
