@@ -128,7 +128,8 @@ def _full_jit_for_large_input(credentials: Any) -> None:
     size = full_jit_for_large_input(params, cli_vars, os.environ)
     if size is not None:
         AdapterLogger("Spark").info(
-            f"{size / 1e6:.0f} MB of ratings: the driver JVM runs the full JIT and the parallel GC "
+            f"{size / 1e6:.0f} MB of ratings: the driver JVM runs the full JIT (its optimizing "
+            "compiler kept to per-row code) and the parallel GC "
             f"(set {USER_OPTIONS_ENV} to choose its options yourself)"
         )
 
