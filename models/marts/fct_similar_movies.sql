@@ -44,13 +44,15 @@ both_directions as (
 
 score_levels as (
 
-    -- null: fewer than `top_n` pairs reach the lowest level, so all of them are ranked
+    -- null: fewer than `top_n` pairs reach the lowest level, so all of them are ranked.
+    -- A double: as a decimal literal the level would be cast to double for every pair
     select
         movie_id,
         case
             {%- for halving in range(10, 0, -1) %}
                 {%- set level = 1 - (1 - var('min_similarity')) / 2 ** halving %}
-                when count_if(score >= {{ level }}) >= {{ var('top_n') }} then {{ level }}
+                when count_if(score >= {{ level }}) >= {{ var('top_n') }}
+                    then cast({{ level }} as double)
             {%- endfor %}
         end as min_score
     from both_directions
