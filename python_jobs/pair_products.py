@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
@@ -239,7 +240,7 @@ def _on_pattern(product, rows: np.ndarray, cols: np.ndarray, lo: int) -> np.ndar
     return np.where(have[where] == wanted, product.data[where], 0.0)
 
 
-def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFrame:
+def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pa.Table:
     """The pairs (movie1 in [lo, hi), movie2 > movie1) with at least ``min_pairs`` co-raters,
     with ``PAIR_SCHEMA``'s columns.
 
@@ -261,7 +262,7 @@ def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFra
         squares, counts = products[3].data, counted.data
     rows, cols, keep = _pairs_of(counted, counts, lo, min_pairs)
     movie_ids = matrices["movie_ids"]
-    return pd.DataFrame(
+    return pa.table(
         {
             "movie1_id": movie_ids[rows[keep]].astype(np.int32),
             "movie2_id": movie_ids[cols[keep]].astype(np.int32),
@@ -273,7 +274,7 @@ def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFra
     )
 
 
-def block_split_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.DataFrame:
+def block_split_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pa.Table:
     """``SPLIT_PAIR_SCHEMA``'s rows for movie1 in [lo, hi): co-raters and rating-product sums
     over all shipped ratings (evaluation scope) and over the training ones (tuning scope),
     for the pairs with at least ``min_pairs`` evaluation co-raters."""
@@ -292,7 +293,7 @@ def block_split_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pd.D
     rows, cols, keep = _pairs_of(evaluation[0], evaluation[0].data, lo, min_pairs)
     rows, cols = rows[keep], cols[keep]
     movie_ids = matrices["movie_ids"]
-    return pd.DataFrame(
+    return pa.table(
         {
             "movie1_id": movie_ids[rows].astype(np.int32),
             "movie2_id": movie_ids[cols].astype(np.int32),
@@ -371,18 +372,17 @@ def _blocked(
         pd.DataFrame({"lo": bounds[:-1], "hi": bounds[1:]})
     ).repartition(len(bounds) - 1)
 
-    def compute(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import SparkFiles
 
         local = SparkFiles.get(name)
         for batch in batches:
-            for lo, hi in zip(batch["lo"], batch["hi"], strict=True):
-                rows = worker(local, int(lo), int(hi), min_pairs)
-                # Arrow batches of bounded size on their way to the JVM.
-                for start in range(0, len(rows), ROWS_PER_BATCH):
-                    yield rows.iloc[start : start + ROWS_PER_BATCH]
+            for lo, hi in zip(batch["lo"].to_pylist(), batch["hi"].to_pylist(), strict=True):
+                # Arrow batches of bounded size on their way to the JVM, straight from
+                # the numpy arrays (no pandas frame in between).
+                yield from worker(local, lo, hi, min_pairs).to_batches(ROWS_PER_BATCH)
 
-    return block_frame.mapInPandas(compute, schema)
+    return block_frame.mapInArrow(compute, schema)
 
 
 def _collect(ratings: DataFrame, eligible: DataFrame, max_ratings: int) -> pd.DataFrame | None:

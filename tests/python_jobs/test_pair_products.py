@@ -88,7 +88,9 @@ def test_blocks_together_give_every_pair_once_with_exact_sums(
     assert bounds[0] == 0 and bounds[-1] == movies.max() + 1
     assert (np.diff(bounds) > 0).all() and len(bounds) <= blocks + 1
     parts = [
-        pair_products.block_pair_scores(str(tmp_path / "ratings.npz"), int(lo), int(hi), 2)
+        pair_products.block_pair_scores(
+            str(tmp_path / "ratings.npz"), int(lo), int(hi), 2
+        ).to_pandas()
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     assert_same_pairs(pd.concat(parts), self_join_pair_scores(ratings, 1, 2))
@@ -232,7 +234,9 @@ def test_split_blocks_give_both_scopes_exactly(tmp_path: Path, blocks: int) -> N
     )
     bounds = pair_products.block_bounds(users, movies, blocks)
     parts = [
-        pair_products.block_split_pair_scores(str(tmp_path / "split.npz"), int(lo), int(hi), 2)
+        pair_products.block_split_pair_scores(
+            str(tmp_path / "split.npz"), int(lo), int(hi), 2
+        ).to_pandas()
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     assert_same_split_pairs(pd.concat(parts), split_self_join(ratings, 3, 2))
