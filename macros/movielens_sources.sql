@@ -167,6 +167,44 @@
 {% endmacro %}
 
 
+{% macro movielens_absolute_path(path) %}
+    {#- Spark resolves a relative table location against the schema's directory in the
+        warehouse, not against the directory dbt runs in, so `../data/ml-latest-small` would
+        find nothing. On the local session the driver JVM runs in dbt's own working
+        directory: a relative path (or `~/...`) is made absolute from it. A server cannot
+        know where dbt runs, so there a relative path is an error. -#}
+    {%- if path.startswith('/') or modules.re.match('^[A-Za-z][A-Za-z0-9+.-]*:', path) -%}
+        {{ return(path) }}
+    {%- endif -%}
+    {%- if target.method != 'session' -%}
+        {{ exceptions.raise_compiler_error(
+            "movielens_path '" ~ path ~ "' is relative: the " ~ target.method ~ " target '"
+            ~ target.name ~ "' reads on a server, so give an absolute path or a URI such as"
+            ~ " s3://bucket/ml-latest-small") }}
+    {%- endif -%}
+    {%- set dirs = run_query(
+        "select java_method('java.lang.System', 'getProperty', 'user.dir'),"
+        ~ " java_method('java.lang.System', 'getProperty', 'user.home')").rows[0] -%}
+    {%- if path == '~' or path.startswith('~/') -%}
+        {%- set parts = (dirs[1] ~ path[1:]).split('/') -%}
+    {%- else -%}
+        {%- set parts = (dirs[0] ~ '/' ~ path).split('/') -%}
+    {%- endif -%}
+    {#- Written out without `.` and `..`, as the messages and source comments show it. -#}
+    {%- set kept = [] -%}
+    {%- for part in parts if part not in ['', '.'] -%}
+        {%- if part == '..' -%}
+            {%- if kept -%}
+                {%- do kept.pop() -%}
+            {%- endif -%}
+        {%- else -%}
+            {%- do kept.append(part) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('/' ~ kept | join('/')) }}
+{% endmacro %}
+
+
 {% macro register_movielens_sources() %}
     {%- set path = var('movielens_path', none) -%}
     {%- if not path or not execute -%}
@@ -176,6 +214,7 @@
     {%- if path.endswith('/') -%}
         {%- set path = path[:-1] -%}
     {%- endif -%}
+    {%- set path = movielens_absolute_path(path) -%}
     {%- set quoted_path = path | replace("\\", "\\\\") | replace("'", "\\'") -%}
     {%- set raw = movielens_raw_schema() -%}
     {%- set layouts = movielens_layouts() -%}

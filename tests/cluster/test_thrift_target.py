@@ -336,6 +336,38 @@ def test_thrift_build_equals_local_build(
         print(f"  {table}: {how}")
 
 
+def test_a_relative_movielens_path_fails_in_one_line_on_the_thrift_target(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The server cannot know where dbt runs: a relative path is refused before any file is
+    registered, with one line that names it (the local session resolves it instead)."""
+    run = run_dbt(
+        [
+            "run",
+            "--target",
+            "thrift",
+            "--select",
+            "stg_movielens__ratings",
+            "--vars",
+            "{movielens_path: 'data/ml-latest-small'}",
+        ],
+        spark_dir=cluster.config.state_dir,
+        work_dir=tmp_path,
+        schema="relative_path",
+        env=thrift_env(cluster),
+    )
+    assert run.returncode != 0
+    lines = [line for line in run.output.splitlines() if "'data/ml-latest-small'" in line]
+    assert len(lines) == 1, run.output[-3000:]
+    assert "is relative" in lines[0] and "s3://" in lines[0]
+    assert "at org.apache" not in run.output
+    # nothing was created on the server: not even the raw schema
+    assert (
+        "create schema if not exists relative_path_raw"
+        not in (tmp_path / "logs" / "dbt.log").read_text()
+    )
+
+
 def test_every_listening_socket_of_the_cluster_is_on_loopback(cluster: Cluster) -> None:
     """Master, workers, their executors and the server: RPC, web UIs, Thrift and Connect."""
     roots = [record.pid for record in cluster.processes.values()]

@@ -5,18 +5,19 @@ The generated data sets of every layout, fuzzed, are built by test_input_lines.p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from python_jobs.datasets.generator import write_dataset
-from tests.support import DbtRun, assert_dbt_ok, run_dbt
+from tests.support import PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
 
 SELECTION = ["--select", "+int_ratings_validated", "+dim_movies"]
 
 
-def build_layout(tmp_path: Path, data_dir: Path) -> DbtRun:
+def build_layout(tmp_path: Path, data_dir: Path | str) -> DbtRun:
     run = run_dbt(
         ["run", *SELECTION, "--vars", f"{{movielens_path: '{data_dir}'}}"],
         spark_dir=tmp_path / "spark",
@@ -63,6 +64,21 @@ def test_wrong_path_fails_with_one_line_naming_path_and_files(tmp_path: Path) ->
         assert expected in message
     assert "found: nothing (missing or empty directory)" in message
     assert "at org.apache" not in run.output  # no Java stack trace
+
+
+@pytest.mark.slow
+def test_a_relative_path_is_read_from_where_dbt_runs(tmp_path: Path) -> None:
+    """Spark alone would look for a relative table location under the warehouse and find
+    nothing; the README's `movielens_path: ../shared/data/...` must read those files."""
+    data_dir = tmp_path / "data"
+    write_dataset(out_dir=data_dir, layout="ml-latest", n_ratings=2000)
+    relative = "./" + os.path.relpath(data_dir, PROJECT_ROOT) + "/"  # run_dbt's cwd
+    assert relative.startswith("./../")
+    run = build_layout(tmp_path, relative)
+    assert f"MovieLens layout ml-latest at {data_dir.resolve()}:" in run.output
+    ratings = pd.read_csv(data_dir / "ratings.csv")
+    expected = ratings.drop_duplicates(["userId", "movieId"])
+    assert len(run.read_table("int_ratings_validated")) == len(expected) > 1500
 
 
 def source_view_ddl(work_dir: Path) -> list[str]:
