@@ -60,6 +60,12 @@ options, as dbt-spark gives a SQL model's). The project's table
 materialization (``macros/atomic_table.sql``) has it write a staging table and swaps that
 in only once the write succeeded.
 
+A model may instead return an object whose type has ``to_spark()`` (its DataFrame) and
+``write_files(directory, file_format, options)``: on a session with a ``local`` master and a
+``file:`` warehouse, ``write_table`` has it write the rows as the empty table's files (Spark's
+Python workers writing with pyarrow, no conversion to Spark's rows), and Spark writes
+``to_spark()`` everywhere else or when ``write_files`` declines the format or an option.
+
 Incremental Python models go through the same ``py_write_table`` (dbt-spark writes a temp
 table with it) but are not covered by the tests.
 

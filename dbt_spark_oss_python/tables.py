@@ -5,14 +5,20 @@ The table is registered in the metastore, empty, before any data is written, the
 that the next run drops with its files, never a directory nobody references. The project's
 table materialization (``macros/atomic_table.sql``) passes a fresh staging name here and swaps
 the table in only after this returned.
+
+A model may also return an object that writes its own files (:func:`write_table` says when):
+its ``write_files(directory, file_format, options)`` has Spark's Python workers write the
+rows as files of the empty table, where Spark would convert every Arrow row to its own rows
+and encode them again (python_jobs/pair_products.py's ``BlockedPairs``, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-__all__ = ["create_table_sql", "ddl_type", "write_table"]
+__all__ = ["create_table_sql", "ddl_type", "local_table_directory", "write_table"]
 
 
 def _quote(name: str) -> str:
@@ -68,6 +74,23 @@ def create_table_sql(
     return sql
 
 
+def local_table_directory(spark: Any, table: str) -> str | None:
+    """The directory of ``table`` when the Python workers of ``spark`` can write into it: a
+    classic session with a ``local`` master and a ``file:`` location; else None (Spark
+    Connect, a cluster's workers, object stores)."""
+    try:
+        master = spark.sparkContext.master
+    except Exception:  # Spark Connect sessions have no SparkContext
+        return None
+    if not str(master).startswith("local"):
+        return None
+    rows = spark.sql(f"describe table extended {table}").where("col_name = 'Location'").collect()
+    location = urlparse(rows[0][1]) if rows else None
+    if location is None or location.scheme != "file":
+        return None
+    return unquote(location.path)
+
+
 def write_table(
     spark: Any,
     df: Any,
@@ -83,7 +106,11 @@ def write_table(
     spark
         A classic or Spark Connect ``SparkSession``.
     df
-        The model's Spark DataFrame.
+        The model's Spark DataFrame, or an object with ``to_spark()`` (that DataFrame) and
+        ``write_files(directory, file_format, options)``. The latter writes the rows into
+        the empty, unpartitioned table's directory when :func:`local_table_directory` finds
+        one, and returns False, having written nothing, for a format or option it cannot
+        write; otherwise Spark writes ``to_spark()``.
     table
         Qualified table name; an existing table of that name is dropped first.
     file_format
@@ -97,4 +124,11 @@ def write_table(
     ordered = _ordered_names(df.schema, partition_by)
     spark.sql(f"drop table if exists {table}")
     spark.sql(create_table_sql(table, df.schema, file_format, partition_by, options))
+    # on the type: a DataFrame's attributes include its columns (Spark Connect's any name)
+    if callable(getattr(type(df), "write_files", None)):
+        directory = None if partition_by else local_table_directory(spark, table)
+        if directory is not None and df.write_files(directory, file_format, dict(options or {})):
+            spark.sql(f"refresh table {table}")
+            return
+        df = df.to_spark()
     df.select(*ordered).write.insertInto(table, overwrite=True)

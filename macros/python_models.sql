@@ -32,6 +32,8 @@ except ImportError:
 
 if isinstance(df, pyspark.sql.DataFrame):
     pass
+elif callable(getattr(type(df), "write_files", None)):
+    pass  # rows its workers can write as the table's files (tables.write_table)
 elif pandas is not None and isinstance(df, pandas.DataFrame):
     df = spark.createDataFrame(df)
 elif hasattr(df, "to_spark"):  # pandas-on-Spark DataFrame

@@ -25,6 +25,10 @@ rows, about 200 bytes a pair of the block (measured: 0.57 GB over the process's 
 1M ratings in blocks of 2.5M pairs); a block holds at most ``PAIRS_PER_BLOCK`` of the
 possible pairs. The var ``pair_blocked_max_ratings`` bounds the ratings; beyond it the
 build uses the shuffle join (:func:`shuffle_join_pair_scores`), the seed's plan.
+
+The rows leave a task either as Arrow batches to Spark, or, when dbt writes a table on a
+local session, as that table's files, written by the task with pyarrow
+(:class:`BlockedPairs`).
 """
 
 from __future__ import annotations
@@ -332,7 +336,7 @@ def _blocked(
     schema: str,
     min_pairs: int,
     blocks: int | None,
-) -> DataFrame:
+) -> BlockedPairs | DataFrame:
     """Ship the ratings of ``frame`` (user_id, movie_id, rating[, train]) whose movie has at
     least ``min_raters`` of them, and run ``worker`` on each block of movies, one Spark task
     a block."""
@@ -371,18 +375,101 @@ def _blocked(
     block_frame = session.createDataFrame(
         pd.DataFrame({"lo": bounds[:-1], "hi": bounds[1:]})
     ).repartition(len(bounds) - 1)
+    return BlockedPairs(block_frame, name, worker, min_pairs, schema)
 
-    def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+
+# pyarrow's codec for each of Spark's `compression` option values it writes alike.
+ARROW_CODECS = {"snappy": "snappy", "zstd": "zstd", "none": "none", "uncompressed": "none"}
+# Spark's codec when a table has no `compression` option (spark.sql.{parquet,orc}.compression.codec)
+SPARK_DEFAULT_CODECS = {"parquet": "snappy", "orc": "zstd"}
+
+
+def _block_tables(name: str, worker, min_pairs: int):
+    """The function a task runs over its batches of (lo, hi) bounds: (lo, the block's pairs
+    as an Arrow table) for each, from the shipped file ``name``."""
+
+    def tables(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[int, pa.Table]]:
         from pyspark import SparkFiles
 
         local = SparkFiles.get(name)
         for batch in batches:
             for lo, hi in zip(batch["lo"].to_pylist(), batch["hi"].to_pylist(), strict=True):
-                # Arrow batches of bounded size on their way to the JVM, straight from
-                # the numpy arrays (no pandas frame in between).
-                yield from worker(local, lo, hi, min_pairs).to_batches(ROWS_PER_BATCH)
+                yield lo, worker(local, lo, hi, min_pairs)
 
-    return block_frame.mapInArrow(compute, schema)
+    return tables
+
+
+class BlockedPairs:
+    """The pair rows of the blocked products, one Spark task a block of movies.
+
+    ``to_spark()`` is the DataFrame of them (``mapInArrow``); the other DataFrame methods
+    pass through to it. A dbt table model's write (``dbt_spark_oss_python.tables``) calls
+    ``write_files`` instead when the table lives where the Python workers can write: each
+    task then writes its block as one parquet or ORC file with pyarrow, where Spark would
+    turn the Arrow batches into its rows and encode them again (docs/benchmarks.md).
+    """
+
+    def __init__(self, blocks: DataFrame, name: str, worker, min_pairs: int, schema: str):
+        self._blocks = blocks
+        self._tables = _block_tables(name, worker, min_pairs)  # no Spark object inside
+        tables = self._tables
+
+        def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for _, table in tables(batches):
+                # Arrow batches of bounded size on their way to the JVM, straight from the
+                # numpy arrays (no pandas frame in between).
+                yield from table.to_batches(ROWS_PER_BATCH)
+
+        self._frame = blocks.mapInArrow(compute, schema)
+
+    def to_spark(self) -> DataFrame:
+        return self._frame
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self._frame, attribute)
+
+    def write_files(self, directory: str, file_format: str, options: dict[str, str]) -> bool:
+        """Write every block as a file of ``directory`` (one ``part-`` file a block, written
+        under a hidden name and renamed, so a killed task leaves no partial file that Spark
+        would read); False, writing nothing, for a format or option pyarrow does not write
+        as Spark would."""
+        codec = ARROW_CODECS.get(
+            str(options.get("compression", SPARK_DEFAULT_CODECS.get(file_format, ""))).lower()
+        )
+        if (
+            file_format not in SPARK_DEFAULT_CODECS
+            or codec is None
+            or set(options) - {"compression"}
+        ):
+            return False
+        prefix = uuid.uuid4().hex
+        tables = self._tables
+
+        def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            for lo, table in tables(batches):
+                final = Path(directory) / f"part-{lo:09d}-{prefix}.{codec}.{file_format}"
+                hidden = final.with_name(f".{final.name}.inprogress")
+                if file_format == "parquet":
+                    import pyarrow.parquet
+
+                    pyarrow.parquet.write_table(table, hidden, compression=codec)
+                else:
+                    import pyarrow.orc
+
+                    pyarrow.orc.write_table(
+                        table, hidden, compression="uncompressed" if codec == "none" else codec
+                    )
+                hidden.rename(final)
+                yield pa.RecordBatch.from_pydict({"rows": [table.num_rows]})
+
+        written = self._blocks.mapInArrow(write, "rows bigint").collect()
+        print(
+            f"pair aggregates: {sum(row.rows for row in written):,} rows written as "
+            f"{codec} {file_format} by the Python workers, one file a block"
+        )
+        return True
 
 
 def _collect(ratings: DataFrame, eligible: DataFrame, max_ratings: int) -> pd.DataFrame | None:
@@ -412,7 +499,7 @@ def pair_scores(
     min_pairs: int = 1,
     max_ratings: int,
     blocks: int | None = None,
-) -> DataFrame:
+) -> BlockedPairs | DataFrame:
     """The pair aggregates of ``ratings`` (user_id, movie_id, rating) with ``PAIR_SCHEMA``:
     every pair of movies each rated by at least ``min_raters`` users, with at least
     ``min_pairs`` co-raters. Blocked sparse products when the eligible ratings number at
@@ -440,7 +527,7 @@ def split_pair_scores(
     min_pairs: int,
     max_ratings: int,
     blocks: int | None = None,
-) -> DataFrame:
+) -> BlockedPairs | DataFrame:
     """``int_split_movie_pair_scores``'s rows (``SPLIT_PAIR_SCHEMA``) from the split table:
     over the non-test ratings of movies with at least ``min_raters`` of them, the pairs
     with at least ``min_pairs`` co-raters, their evaluation-scope (train and validation)
@@ -472,6 +559,7 @@ def _default_parallelism(session: SparkSession) -> int:
 
 __all__ = [
     "PAIR_SCHEMA",
+    "BlockedPairs",
     "SPLIT_PAIR_SCHEMA",
     "block_bounds",
     "block_pair_scores",

@@ -16,6 +16,7 @@ from python_jobs import pair_products
 from tests.python_jobs.ratings import SCHEMA, sparse_ratings
 
 KEY = ["movie1_id", "movie2_id"]
+SCHEMA_COLUMNS = ["user_id", "movie_id", "rating"]
 
 
 def self_join_pair_scores(ratings: pd.DataFrame, min_raters: int, min_pairs: int) -> pd.DataFrame:
@@ -150,6 +151,49 @@ def test_pair_scores_on_spark_equal_the_self_join(spark, capsys, bound: str) -> 
     assert ("shuffle join" in printed) == (bound == "below"), printed
     if bound != "below":
         assert f"{eligible.sum():,} ratings of" in printed, printed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("file_format", "options", "written_as"),
+    [
+        ("parquet", {"compression": "snappy"}, ".snappy.parquet"),
+        ("orc", {}, ".zstd.orc"),  # Spark's own default codec for ORC
+        ("orc", {"compression": "lz4"}, None),  # a codec the workers leave to Spark
+        ("json", {}, None),
+    ],
+    ids=["parquet", "orc-default-codec", "orc-lz4", "json"],
+)
+def test_a_pair_table_written_by_the_workers_holds_the_self_join(
+    spark, tmp_path: Path, capsys, file_format: str, options: dict, written_as: str | None
+) -> None:
+    """dbt's write of the blocked model (``tables.write_table``): on a local session the
+    Python workers write one file a block into the new table's directory; for a format or
+    codec they do not write, Spark writes the same rows."""
+    from dbt_spark_oss_python.tables import write_table
+
+    rows = sparse_ratings(n_users=80, n_movies=40)
+    database = f"pairs_{file_format}_{len(options)}_{written_as is None}"
+    spark.sql(f"create database {database} location '{tmp_path}'")
+    pairs = pair_products.pair_scores(
+        spark,
+        spark.createDataFrame(rows, SCHEMA),
+        min_raters=3,
+        min_pairs=2,
+        max_ratings=len(rows),
+        blocks=3,
+    )
+    write_table(spark, pairs, f"{database}.pair_scores", file_format, options=options)
+    expected = self_join_pair_scores(pd.DataFrame(rows, columns=SCHEMA_COLUMNS), 3, 2)
+    assert_same_pairs(spark.table(f"{database}.pair_scores").toPandas(), expected)
+    files = [p.name for p in (tmp_path / "pair_scores").iterdir() if p.name[0] not in "._"]
+    printed = capsys.readouterr().out
+    if written_as:
+        assert len(files) == 3, files
+        assert all(name.startswith("part-") and name.endswith(written_as) for name in files)
+        assert f"{len(expected):,} rows written as" in printed, printed
+    else:
+        assert "rows written" not in printed and files, printed
 
 
 @pytest.mark.slow
