@@ -446,6 +446,7 @@ class BlockedPairs:
             return False
         prefix = uuid.uuid4().hex
         tables = self._tables
+        Path(directory).mkdir(parents=True, exist_ok=True)  # a catalog may create it lazily
 
         def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             for lo, table in tables(batches):

@@ -449,6 +449,12 @@ def test_blocked_pair_engine_runs_through_spark_connect(
     )
     assert_dbt_ok(run)
     assert "blocked sparse products" in run.output
+    # Spark writes the rows here (Spark Connect, the cluster's workers): ORC, not the
+    # session target's parquet files that the tasks write themselves
+    assert "rows written as" not in run.output
+    for table in ("int_movie_pair_scores_blocked", "int_split_movie_pair_scores_blocked"):
+        assert list(run.table_path(table).glob("part-*.snappy.orc")), table
+        assert not list(run.table_path(table).glob("*.parquet")), table
     pairs = run.read_table("int_movie_pair_scores_blocked")
     # the table holds the sums; the score is int_movie_pair_scores' expression
     pairs["score"] = pairs["sum_xy"] / (np.sqrt(pairs["sum_xx"]) * np.sqrt(pairs["sum_yy"]))

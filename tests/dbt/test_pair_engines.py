@@ -7,12 +7,13 @@ are held against each other and the blocked engine's full pair table against sci
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.orc
+import pyarrow.parquet
 import pytest
 
 from tests.dbt.test_cosine_similarity import MIN_CO_RATERS, assert_same_similarities, pair_scores
@@ -53,10 +54,19 @@ def test_blocked_engine_computes_every_pair_exactly(
     table = blocked_build.read_table("int_movie_pair_scores_blocked")
     assert "score" not in table.columns
     assert_same_similarities(table, expected.drop(columns="score"))
-    assert "blocked sparse products" in blocked_build.output
-    # the model's `options` config reaches the table: snappy, not Spark's default zstd
-    files = sorted(blocked_build.table_path("int_movie_pair_scores_blocked").glob("*.orc"))
-    assert files and {pyarrow.orc.ORCFile(f).compression for f in files} == {"SNAPPY"}
+    blocks = re.search(r"(\d+) blocked sparse products", blocked_build.output)
+    assert blocks, blocked_build.output
+    # On the session target the tasks write the table's parquet files themselves, one a
+    # block, in the model's `options` codec (snappy).
+    assert f"{len(expected):,} rows written as snappy parquet" in blocked_build.output
+    path = blocked_build.table_path("int_movie_pair_scores_blocked")
+    files = sorted(f for f in path.iterdir() if f.name[0] not in "._")
+    assert len(files) == int(blocks.group(1)), files
+    assert all(re.fullmatch(r"part-\d{9}-[0-9a-f]{32}\.snappy\.parquet", f.name) for f in files)
+    codecs = {
+        pyarrow.parquet.ParquetFile(f).metadata.row_group(0).column(0).compression for f in files
+    }
+    assert codecs == {"SNAPPY"}
 
 
 @pytest.mark.parametrize("table", ["fct_movie_similarities", "fct_similar_movies"])
