@@ -66,6 +66,11 @@ MAX_LOOKUP_ID = 50_000_000
 # At most about this many movie pairs a block: a block's products and rows take about 200
 # bytes a pair of its worker's memory.
 PAIRS_PER_BLOCK = 4_000_000
+# pyarrow's codec for each of Spark's `compression` option values it writes alike, when the
+# tasks write a table's files themselves (BlockedPairs.write_files).
+ARROW_CODECS = {"snappy": "snappy", "zstd": "zstd", "none": "none", "uncompressed": "none"}
+# Spark's codec when a table has no `compression` option (spark.sql.{parquet,orc}.compression.codec)
+SPARK_DEFAULT_CODECS = {"parquet": "snappy", "orc": "zstd"}
 
 _MATRICES: dict[str, dict] = {}
 
@@ -376,12 +381,6 @@ def _blocked(
         pd.DataFrame({"lo": bounds[:-1], "hi": bounds[1:]})
     ).repartition(len(bounds) - 1)
     return BlockedPairs(block_frame, name, worker, min_pairs, schema)
-
-
-# pyarrow's codec for each of Spark's `compression` option values it writes alike.
-ARROW_CODECS = {"snappy": "snappy", "zstd": "zstd", "none": "none", "uncompressed": "none"}
-# Spark's codec when a table has no `compression` option (spark.sql.{parquet,orc}.compression.codec)
-SPARK_DEFAULT_CODECS = {"parquet": "snappy", "orc": "zstd"}
 
 
 def _block_tables(name: str, worker, min_pairs: int):
