@@ -18,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-__all__ = ["create_table_sql", "ddl_type", "local_table_directory", "write_table"]
+__all__ = [
+    "create_table_sql",
+    "ddl_type",
+    "local_table_directory",
+    "write_table",
+    "writes_own_files",
+]
 
 
 def _quote(name: str) -> str:
@@ -74,6 +80,13 @@ def create_table_sql(
     return sql
 
 
+def writes_own_files(df: Any) -> bool:
+    """Whether a model's result can write the table's files itself (``write_files``, see
+    :func:`write_table`). Asked of its type: a DataFrame's attributes include its columns,
+    and a Spark Connect DataFrame answers any name with a Column."""
+    return callable(getattr(type(df), "write_files", None))
+
+
 def local_table_directory(spark: Any, table: str) -> str | None:
     """The directory of ``table`` when the Python workers of ``spark`` can write into it: a
     classic session with a ``local`` master and a ``file:`` location; else None (Spark
@@ -124,8 +137,7 @@ def write_table(
     ordered = _ordered_names(df.schema, partition_by)
     spark.sql(f"drop table if exists {table}")
     spark.sql(create_table_sql(table, df.schema, file_format, partition_by, options))
-    # on the type: a DataFrame's attributes include its columns (Spark Connect's any name)
-    if callable(getattr(type(df), "write_files", None)):
+    if writes_own_files(df):
         directory = None if partition_by else local_table_directory(spark, table)
         if directory is not None and df.write_files(directory, file_format, dict(options or {})):
             spark.sql(f"refresh table {table}")

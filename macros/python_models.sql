@@ -25,6 +25,8 @@ df = model(dbt, spark)
 
 import pyspark.sql
 
+from dbt_spark_oss_python.tables import write_table, writes_own_files
+
 try:
     import pandas
 except ImportError:
@@ -32,7 +34,7 @@ except ImportError:
 
 if isinstance(df, pyspark.sql.DataFrame):
     pass
-elif callable(getattr(type(df), "write_files", None)):
+elif writes_own_files(df):
     pass  # rows its workers can write as the table's files (tables.write_table)
 elif pandas is not None and isinstance(df, pandas.DataFrame):
     df = spark.createDataFrame(df)
@@ -75,8 +77,6 @@ df = df.select(*contract_columns)
 {%- endif %}
 
 # Registered empty first, then filled: an interrupted write leaves a table the next run drops.
-from dbt_spark_oss_python.tables import write_table
-
 write_table(
     spark,
     df,
