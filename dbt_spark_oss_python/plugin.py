@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -57,6 +58,7 @@ def install() -> None:
     _one_line_query_errors()
     _count_rows_for_catalog()
     _quiet_pyspark_error_logging()
+    _forward_python_jobs_logging()
     # Spark ML's native BLAS (Debian's OpenBLAS) must not start its own threads inside
     # Spark's task threads (Spark's MLlib guide); the in-process JVM inherits this.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -77,6 +79,34 @@ def _quiet_pyspark_error_logging() -> None:
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
+
+
+class _ToDbtLog(logging.Handler):
+    """Hands a record to dbt's adapter logger: the console and ``logs/dbt.log``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from dbt.adapters.events.logging import AdapterLogger
+
+        logger = AdapterLogger("Spark")
+        message = self.format(record)
+        if record.levelno >= logging.WARNING:
+            logger.warning(message)
+        else:
+            logger.info(message)
+
+
+def _forward_python_jobs_logging() -> None:
+    """Let the project's library (``python_jobs``) speak through dbt's log.
+
+    Its engines log why they run or decline (``dbt_spark_oss_python.engines``) on the
+    ``python_jobs`` logger; under dbt, those lines belong beside dbt's own, on the console
+    and in ``logs/dbt.log``, not on stderr through the root logger.
+    """
+    library = logging.getLogger("python_jobs")
+    if not any(isinstance(handler, _ToDbtLog) for handler in library.handlers):
+        library.addHandler(_ToDbtLog())
+    library.setLevel(logging.INFO)
+    library.propagate = False
 
 
 def _expose_connection_method() -> None:

@@ -40,8 +40,19 @@
 
     {{ run_hooks(pre_hooks) }}
 
+    {#- A SQL model with a `python_engine` may be built by it (macros/engines.sql). -#}
+    {%- set code = compiled_code -%}
+    {%- if language == 'sql' and config.get('python_engine') -%}
+        {%- set choice = engine_choice() -%}
+        {{ log(identifier ~ ': ' ~ choice['engine'] ~ ' engine (' ~ choice['reason'] ~ ')',
+            info=true) }}
+        {%- if choice['language'] == 'python' -%}
+            {%- set language = 'python' -%}
+            {%- set code = engine_python_code(compiled_code) -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if language == 'sql' -%}
-        {%- set select_sql = atomic_table_select(compiled_code) -%}
+        {%- set select_sql = atomic_table_select(code) -%}
         {%- set columns = atomic_table_create_empty(staging_relation, select_sql) -%}
     {%- endif -%}
     {%- call statement('main', language=language) -%}
@@ -51,7 +62,7 @@
             {{ select_sql }}
             ) as dbt_model_columns
         {%- else -%}
-            {{ create_table_as(False, staging_relation, compiled_code, language) }}
+            {{ create_table_as(False, staging_relation, code, language) }}
         {%- endif -%}
     {%- endcall -%}
 

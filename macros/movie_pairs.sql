@@ -1,6 +1,6 @@
 {#-
     The cosine seed's movie-pair self-join, written once: int_movie_pairs (all validated
-    ratings) and int_split_movie_pair_scores (the item-kNN split scopes) call it.
+    ratings) and the item-kNN SQL models (their fit scopes' ratings) call it.
 -#}
 
 {% macro movie_pair_self_join(ratings, min_raters, carried_columns=['rating']) %}

@@ -38,6 +38,9 @@ from python_jobs.columns import MOVIE_ID, RATING, SCORE, USER_ID
 from python_jobs.scoring import Interactions, blocked_top_n
 
 FLOOR = "min_co_raters"
+# Bytes of one process's memory per rating of the fit scope (a frame and four sparse
+# matrices), the figure the var knn_numpy_max_ratings is read with.
+BYTES_PER_RATING = 100
 # Candidate movies x movies a block holds as dense arrays, about 50 bytes an entry.
 BLOCK_ENTRIES = 2_000_000
 NEIGHBOUR_ID = "neighbour_id"

@@ -12,8 +12,9 @@ user x movie matrices:
 
 The products are exact: every entry is a sum of small integers (below 2**53), and the
 division by 4 is exact in binary floating point, so the sums equal the SQL's double sums of
-half-star products, and the score that ``int_movie_pair_scores`` computes from them is the
-same double.
+half-star products, and the score computed from them as the SQL computes it
+(``sum_xy / (sqrt(sum_xx) * sqrt(sum_yy))``, each step one correctly rounded IEEE operation)
+is the same double.
 
 Work is split by blocks of movies: one Spark task computes the rows ``movie1`` of one block,
 against the columns ``movie2 > movie1``, with scipy. Blocks are cut so that each holds about
@@ -23,8 +24,8 @@ Connect and classic sessions alike), so each Python worker holds the rating matr
 about 60 bytes a rating, and one block's products and
 rows, about 200 bytes a pair of the block (measured: 0.57 GB over the process's start for
 1M ratings in blocks of 2.5M pairs); a block holds at most ``PAIRS_PER_BLOCK`` of the
-possible pairs. The var ``pair_blocked_max_ratings`` bounds the ratings; beyond it the
-build uses the shuffle join (:func:`shuffle_join_pair_scores`), the seed's plan.
+possible pairs. The var ``pair_blocked_max_ratings`` bounds the ratings; beyond it
+:func:`pair_scores` declines (returns None, logged) and the model's SQL, the self-join, runs.
 
 The rows leave a task either as Arrow batches to Spark, or, when dbt writes a table on a
 local session, as that table's files, written by the task with pyarrow
@@ -34,6 +35,7 @@ local session, as that table's files, written by the task with pyarrow
 from __future__ import annotations
 
 import atexit
+import logging
 import shutil
 import tempfile
 import uuid
@@ -47,14 +49,11 @@ import scipy.sparse
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from python_jobs.columns import MOVIE_ID, RATING, SPLIT, USER_ID
+from python_jobs.columns import MOVIE_ID, RATING, USER_ID
 
 PAIR_SCHEMA = (
-    "movie1_id int, movie2_id int, num_pairs bigint, sum_xy double, sum_xx double, sum_yy double"
-)
-SPLIT_PAIR_SCHEMA = (
-    "movie1_id int, movie2_id int, evaluation_num_pairs bigint, evaluation_sum_xy double, "
-    "tuning_num_pairs bigint, tuning_sum_xy double"
+    "movie1_id int, movie2_id int, num_pairs bigint, sum_xy double, sum_xx double, "
+    "sum_yy double, score double"
 )
 # Bytes of worker memory per eligible rating (file + matrices), the figure the bound uses.
 BYTES_PER_RATING = 60
@@ -73,6 +72,7 @@ ARROW_CODECS = {"snappy": "snappy", "zstd": "zstd", "none": "none", "uncompresse
 SPARK_DEFAULT_CODECS = {"parquet": "snappy", "orc": "zstd"}
 
 _MATRICES: dict[str, dict] = {}
+logger = logging.getLogger(__name__)
 
 
 def _eligible_ratings(
@@ -85,56 +85,6 @@ def _eligible_ratings(
     )
     columns = [USER_ID, MOVIE_ID, RATING, *(extra or [])]
     return ratings.select(*columns).join(eligible_movies, MOVIE_ID, "left_semi")
-
-
-def _self_join(eligible: DataFrame, carried: list[str]) -> DataFrame:
-    """The seed's self-join of already pruned ratings: every pair of movies rated by the same
-    user, ``movie1 < movie2``, with each ``carried`` column of both ratings as <column>1 and
-    <column>2."""
-
-    def side(number: int) -> DataFrame:
-        return eligible.select(
-            USER_ID,
-            sf.col(MOVIE_ID).alias(f"movie{number}_id"),
-            *(sf.col(column).alias(f"{column}{number}") for column in carried),
-        )
-
-    return side(1).join(side(2), USER_ID).where(sf.col("movie1_id") < sf.col("movie2_id"))
-
-
-def shuffle_join_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
-    """``PAIR_SCHEMA``'s aggregation in DataFrame form, over already pruned (user_id,
-    movie_id, rating) rows: the fallback of :func:`pair_scores`, the seed's plan."""
-    product = sf.col("rating1") * sf.col("rating2")
-    return (
-        _self_join(eligible, [RATING])
-        .groupBy("movie1_id", "movie2_id")
-        .agg(
-            sf.count(sf.lit(1)).alias("num_pairs"),
-            sf.sum(product).alias("sum_xy"),
-            sf.sum(sf.col("rating1") * sf.col("rating1")).alias("sum_xx"),
-            sf.sum(sf.col("rating2") * sf.col("rating2")).alias("sum_yy"),
-        )
-        .where(sf.col("num_pairs") >= min_pairs)
-    )
-
-
-def shuffle_join_split_pair_scores(eligible: DataFrame, min_pairs: int) -> DataFrame:
-    """int_split_movie_pair_scores's aggregation in DataFrame form, over already pruned
-    (user_id, movie_id, rating, train) rows: the fallback of :func:`split_pair_scores`."""
-    both_train = sf.col("train1") & sf.col("train2")
-    product = sf.col("rating1") * sf.col("rating2")
-    return (
-        _self_join(eligible, [RATING, "train"])
-        .groupBy("movie1_id", "movie2_id")
-        .agg(
-            sf.count(sf.lit(1)).alias("evaluation_num_pairs"),
-            sf.sum(product).alias("evaluation_sum_xy"),
-            sf.count_if(both_train).alias("tuning_num_pairs"),
-            sf.coalesce(sf.sum(sf.when(both_train, product)), sf.lit(0.0)).alias("tuning_sum_xy"),
-        )
-        .where(sf.col("evaluation_num_pairs") >= min_pairs)
-    )
 
 
 def block_bounds(user_index: np.ndarray, movie_index: np.ndarray, blocks: int) -> np.ndarray:
@@ -155,9 +105,8 @@ def block_bounds(user_index: np.ndarray, movie_index: np.ndarray, blocks: int) -
 
 def _load_matrices(path: str) -> dict:
     """The rating matrices of one shipped file, loaded once per Python worker: ``binary``
-    (X) and ``rated`` (H); then, when the file marks training ratings (the split scopes),
-    ``train_binary`` and ``train_rated`` over those alone, else ``squared`` (H∘H) and, when
-    ``pack`` allows it, ``packed`` (X + PACK·(H∘H), see :func:`block_pair_scores`)."""
+    (X), ``rated`` (H), ``squared`` (H∘H) and, when ``pack`` allows it, ``packed``
+    (X + PACK·(H∘H), see :func:`block_pair_scores`)."""
     if path not in _MATRICES:
         _MATRICES.clear()
         with np.load(path) as data:
@@ -166,23 +115,19 @@ def _load_matrices(path: str) -> dict:
         shape = (int(users.max()) + 1, len(arrays["movie_ids"]))
         halves = arrays["half_stars"].astype(np.float64)
 
-        def matrix(values: np.ndarray, rows: np.ndarray | None = None):
-            rows = np.ones(len(users), dtype=bool) if rows is None else rows
-            return scipy.sparse.csr_matrix((values[rows], (users[rows], movies[rows])), shape=shape)
+        def matrix(values: np.ndarray):
+            return scipy.sparse.csr_matrix((values, (users, movies)), shape=shape)
 
+        pack = _pack(shape[0])
         matrices = {
             "movie_ids": arrays["movie_ids"],
             "binary": matrix(np.ones(len(users))),
             "rated": matrix(halves),
+            "squared": matrix(halves * halves),
+            "pack": pack,
         }
-        if "train" in arrays:  # the split scopes' file
-            matrices["train_binary"] = matrix(np.ones(len(users)), arrays["train"])
-            matrices["train_rated"] = matrix(halves, arrays["train"])
-        else:
-            matrices["pack"] = pack = _pack(shape[0])
-            matrices["squared"] = matrix(halves * halves)
-            if pack:
-                matrices["packed"] = matrix(1.0 + pack * halves * halves)
+        if pack:
+            matrices["packed"] = matrix(1.0 + pack * halves * halves)
         _MATRICES[path] = matrices
     return _MATRICES[path]
 
@@ -195,23 +140,14 @@ def _pack(n_users: int) -> float:
     return pack if n_users + pack * 100 * n_users < 2**53 else 0.0
 
 
-def _products(
-    matrices: dict, lo: int, hi: int, pairs: list[tuple[str, str]], *, sort: bool
-) -> list:
+def _products(matrices: dict, lo: int, hi: int, pairs: list[tuple[str, str]]) -> list:
     """``matrices[a][:, lo:hi]ᵀ · matrices[b][:, lo:]`` for each (a, b); each matrix is sliced
-    once. ``sort``: sort each row's column indices. Unsorted, products of matrices that
-    share one pattern list their entries in the same order (scipy's product visits the
-    columns in an order set by the patterns alone, and no entry is zero: ratings are
-    positive); :func:`_same_pattern` checks it."""
+    once. Products of matrices that share one pattern list their entries in the same order
+    (scipy's product visits the columns in an order set by the patterns alone, and no entry
+    is zero: ratings are positive); :func:`_same_pattern` checks it."""
     lefts = {name: matrices[name][:, lo:hi].T.tocsr() for name in {a for a, _ in pairs}}
     rights = {name: matrices[name][:, lo:] for name in {b for _, b in pairs}}
-    products = []
-    for left, right in pairs:
-        product = lefts[left] @ rights[right]
-        if sort:
-            product.sort_indices()
-        products.append(product)
-    return products
+    return [lefts[left] @ rights[right] for left, right in pairs]
 
 
 def _same_pattern(products: list) -> None:
@@ -235,20 +171,6 @@ def _pairs_of(
     return rows, cols, (cols > rows) & (counts >= min_pairs)
 
 
-def _on_pattern(product, rows: np.ndarray, cols: np.ndarray, lo: int) -> np.ndarray:
-    """``product``'s values at the pairs (rows, cols), 0 where it has none: the tuning
-    scope's products cover a subset of the evaluation scope's pairs. ``product`` has sorted
-    indices, so its row-major keys are sorted and a binary search finds the pairs."""
-    width = product.shape[1]
-    wanted = (rows - lo) * width + (cols - lo)
-    have = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr)) * width
-    have = have + product.indices
-    if len(have) == 0:
-        return np.zeros(len(wanted))
-    where = np.minimum(np.searchsorted(have, wanted), len(have) - 1)
-    return np.where(have[where] == wanted, product.data[where], 0.0)
-
-
 def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pa.Table:
     """The pairs (movie1 in [lo, hi), movie2 > movie1) with at least ``min_pairs`` co-raters,
     with ``PAIR_SCHEMA``'s columns.
@@ -261,7 +183,7 @@ def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pa.Table:
     pairs = [("binary", "packed" if pack else "binary"), ("rated", "rated"), ("squared", "binary")]
     if not pack:
         pairs.append(("binary", "squared"))
-    products = _products(matrices, lo, hi, pairs, sort=False)
+    products = _products(matrices, lo, hi, pairs)
     _same_pattern(products)
     counted, sum_xy, sum_xx = products[:3]
     if pack:
@@ -271,45 +193,19 @@ def block_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pa.Table:
         squares, counts = products[3].data, counted.data
     rows, cols, keep = _pairs_of(counted, counts, lo, min_pairs)
     movie_ids = matrices["movie_ids"]
+    sums = {
+        "sum_xy": sum_xy.data[keep] / 4.0,
+        "sum_xx": sum_xx.data[keep] / 4.0,
+        "sum_yy": squares[keep] / 4.0,
+    }
     return pa.table(
         {
             "movie1_id": movie_ids[rows[keep]].astype(np.int32),
             "movie2_id": movie_ids[cols[keep]].astype(np.int32),
             "num_pairs": counts[keep].astype(np.int64),
-            "sum_xy": sum_xy.data[keep] / 4.0,
-            "sum_xx": sum_xx.data[keep] / 4.0,
-            "sum_yy": squares[keep] / 4.0,
-        }
-    )
-
-
-def block_split_pair_scores(path: str, lo: int, hi: int, min_pairs: int) -> pa.Table:
-    """``SPLIT_PAIR_SCHEMA``'s rows for movie1 in [lo, hi): co-raters and rating-product sums
-    over all shipped ratings (evaluation scope) and over the training ones (tuning scope),
-    for the pairs with at least ``min_pairs`` evaluation co-raters."""
-    matrices = _load_matrices(path)
-    evaluation = _products(matrices, lo, hi, [("binary", "binary"), ("rated", "rated")], sort=False)
-    _same_pattern(evaluation)
-    # sorted: _on_pattern looks the evaluation scope's pairs up in them
-    tuning = _products(
-        matrices,
-        lo,
-        hi,
-        [("train_binary", "train_binary"), ("train_rated", "train_rated")],
-        sort=True,
-    )
-    _same_pattern(tuning)
-    rows, cols, keep = _pairs_of(evaluation[0], evaluation[0].data, lo, min_pairs)
-    rows, cols = rows[keep], cols[keep]
-    movie_ids = matrices["movie_ids"]
-    return pa.table(
-        {
-            "movie1_id": movie_ids[rows].astype(np.int32),
-            "movie2_id": movie_ids[cols].astype(np.int32),
-            "evaluation_num_pairs": evaluation[0].data[keep].astype(np.int64),
-            "evaluation_sum_xy": evaluation[1].data[keep] / 4.0,
-            "tuning_num_pairs": _on_pattern(tuning[0], rows, cols, lo).astype(np.int64),
-            "tuning_sum_xy": _on_pattern(tuning[1], rows, cols, lo) / 4.0,
+            **sums,
+            # The SQL's expression, operation by operation: the same double.
+            "score": sums["sum_xy"] / (np.sqrt(sums["sum_xx"]) * np.sqrt(sums["sum_yy"])),
         }
     )
 
@@ -342,9 +238,9 @@ def _blocked(
     min_pairs: int,
     blocks: int | None,
 ) -> BlockedPairs | DataFrame:
-    """Ship the ratings of ``frame`` (user_id, movie_id, rating[, train]) whose movie has at
-    least ``min_raters`` of them, and run ``worker`` on each block of movies, one Spark task
-    a block."""
+    """Ship the ratings of ``frame`` (user_id, movie_id, rating) whose movie has at least
+    ``min_raters`` of them, and run ``worker`` on each block of movies, one Spark task a
+    block."""
     eligible = frame
     movie_ids, movie_index = _dense_index(eligible[MOVIE_ID].to_numpy())
     raters = np.bincount(movie_index, minlength=len(movie_ids))
@@ -360,8 +256,6 @@ def _blocked(
         "half_stars": np.rint(eligible[RATING].to_numpy() * 2).astype(np.int8),
         "movie_ids": movie_ids.astype(np.int32),
     }
-    if "train" in eligible:
-        arrays["train"] = eligible["train"].to_numpy(dtype=bool)
     possible_pairs = len(movie_ids) * (len(movie_ids) - 1) // 2
     tasks = blocks or max(
         BLOCKS_PER_CORE * max(1, _default_parallelism(session)),
@@ -473,7 +367,7 @@ class BlockedPairs:
 
 
 def _collect(ratings: DataFrame, eligible: DataFrame, max_ratings: int) -> pd.DataFrame | None:
-    """The rows the blocked products need, on the driver, or None (printed) when the eligible
+    """The rows the blocked products need, on the driver, or None (logged) when the eligible
     ratings exceed ``max_ratings``. When even all of ``ratings`` are within the bound, they
     are collected as they are and :func:`_blocked` prunes them: a row count of the table
     instead of Spark's aggregation of every movie's raters, then a count of the eligible
@@ -483,10 +377,10 @@ def _collect(ratings: DataFrame, eligible: DataFrame, max_ratings: int) -> pd.Da
     count = eligible.count()
     if count <= max_ratings:
         return eligible.toPandas()
-    print(
+    logger.info(
         f"pair aggregates: {count:,} eligible ratings exceed pair_blocked_max_ratings "
-        f"({max_ratings:,}, about {max_ratings * BYTES_PER_RATING / 1e9:.1f} GB per "
-        "worker): shuffle join"
+        f"({max_ratings:,}, about {max_ratings * BYTES_PER_RATING / 1e9:.1f} GB of each "
+        "Python worker's memory)"
     )
     return None
 
@@ -499,52 +393,22 @@ def pair_scores(
     min_pairs: int = 1,
     max_ratings: int,
     blocks: int | None = None,
-) -> BlockedPairs | DataFrame:
+) -> BlockedPairs | DataFrame | None:
     """The pair aggregates of ``ratings`` (user_id, movie_id, rating) with ``PAIR_SCHEMA``:
     every pair of movies each rated by at least ``min_raters`` users, with at least
-    ``min_pairs`` co-raters. Blocked sparse products when the eligible ratings number at
-    most ``max_ratings``, the shuffle join beyond (printed either way)."""
+    ``min_pairs`` co-raters, as blocked sparse products; None (logged) when the eligible
+    ratings number more than ``max_ratings``: the engine of ``int_movie_pair_scores``, whose
+    SQL then runs (``dbt_spark_oss_python.engines``)."""
     eligible = _eligible_ratings(ratings, min_raters)
     collected = _collect(ratings, eligible, max_ratings)
     if collected is None:
-        return shuffle_join_pair_scores(eligible, min_pairs)
+        return None
     return _blocked(
         session,
         collected,
         min_raters=min_raters,
         worker=block_pair_scores,
         schema=PAIR_SCHEMA,
-        min_pairs=min_pairs,
-        blocks=blocks,
-    )
-
-
-def split_pair_scores(
-    session: SparkSession,
-    splits: DataFrame,
-    *,
-    min_raters: int,
-    min_pairs: int,
-    max_ratings: int,
-    blocks: int | None = None,
-) -> BlockedPairs | DataFrame:
-    """``int_split_movie_pair_scores``'s rows (``SPLIT_PAIR_SCHEMA``) from the split table:
-    over the non-test ratings of movies with at least ``min_raters`` of them, the pairs
-    with at least ``min_pairs`` co-raters, their evaluation-scope (train and validation)
-    and tuning-scope (train) co-raters and rating-product sums."""
-    non_test = splits.where(sf.col(SPLIT) != "test").select(
-        USER_ID, MOVIE_ID, RATING, (sf.col(SPLIT) == "train").alias("train")
-    )
-    eligible = _eligible_ratings(non_test, min_raters, extra=["train"])
-    collected = _collect(non_test, eligible, max_ratings)
-    if collected is None:
-        return shuffle_join_split_pair_scores(eligible, min_pairs)
-    return _blocked(
-        session,
-        collected,
-        min_raters=min_raters,
-        worker=block_split_pair_scores,
-        schema=SPLIT_PAIR_SCHEMA,
         min_pairs=min_pairs,
         blocks=blocks,
     )
@@ -560,10 +424,7 @@ def _default_parallelism(session: SparkSession) -> int:
 __all__ = [
     "PAIR_SCHEMA",
     "BlockedPairs",
-    "SPLIT_PAIR_SCHEMA",
     "block_bounds",
     "block_pair_scores",
-    "block_split_pair_scores",
     "pair_scores",
-    "split_pair_scores",
 ]

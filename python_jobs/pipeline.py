@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ ITEM_KNN_TUNING_SCHEMA = (
     "k int, min_co_raters int, user_id int, recommendation_rank int, movie_id int, score double"
 )
 split_table = splitting.split_table
+logger = logging.getLogger(__name__)
 
 
 def grid_search_table(
@@ -340,6 +342,18 @@ def metric_curves_table(
     )
 
 
+def _within_bound(ratings: DataFrame, max_ratings: int, *, what: str) -> bool:
+    """Whether ``ratings`` number at most ``max_ratings``; logs why not."""
+    count = ratings.count()
+    if count > max_ratings:
+        logger.info(
+            f"{what}: {count:,} ratings exceed knn_numpy_max_ratings ({max_ratings:,}, about "
+            f"{max_ratings * item_knn.BYTES_PER_RATING / 1e9:.1f} GB in one process)"
+        )
+        return False
+    return True
+
+
 def item_knn_validation_lists_table(
     *,
     splits: DataFrame,
@@ -347,12 +361,16 @@ def item_knn_validation_lists_table(
     floors: Sequence[int],
     min_co_raters: int,
     top_n: int,
-) -> DataFrame:
-    """The item-kNN tuning grid's lists with ``knn_engine: numpy`` (:mod:`python_jobs.item_knn`):
+    max_ratings: int | None = None,
+) -> DataFrame | None:
+    """The item-kNN tuning grid's lists by the numpy engine (:mod:`python_jobs.item_knn`):
     the rows of the SQL model ``int_item_knn_validation_lists``, fitted on train, for every
     cell (k in ``neighbour_counts`` x co-rater floor in ``floors``) and every user with a
-    validation rating. One line is printed per step."""
+    validation rating. One line is printed per step. None (logged) when the training
+    ratings number more than ``max_ratings``: the model's SQL runs instead."""
     train, validation, _ = splitting.splits_from_table(splits)
+    if max_ratings is not None and not _within_bound(train, max_ratings, what="item_knn"):
+        return None
     started = time.monotonic()
     fit = train.toPandas()
     nearest = item_knn.neighbours(
@@ -381,6 +399,32 @@ def item_knn_validation_lists_table(
             flush=True,
         )
     return _local_frame(splits.sparkSession, frames, ITEM_KNN_TUNING_SCHEMA)
+
+
+def item_knn_lists_table(
+    *,
+    splits: DataFrame,
+    ratings: DataFrame,
+    tuning_table: DataFrame,
+    min_raters: int,
+    top_n: int,
+    evaluation_depth: int | None = None,
+    max_ratings: int | None = None,
+) -> DataFrame | None:
+    """``ml_item_knn_recommendations`` by the numpy engine: :func:`recommender_lists_table`
+    for item-kNN, movies pruned below ``min_raters`` raters as in the SQL; None (logged)
+    when the validated ratings number more than ``max_ratings``."""
+    if max_ratings is not None and not _within_bound(ratings, max_ratings, what="item_knn"):
+        return None
+    return recommender_lists_table(
+        recommender="item_knn",
+        splits=splits,
+        ratings=ratings,
+        tuning_table=tuning_table,
+        fixed={"min_raters": min_raters},
+        top_n=top_n,
+        evaluation_depth=evaluation_depth,
+    )
 
 
 def _local_frame(session: SparkSession, frames: list[pd.DataFrame], schema: str) -> DataFrame:

@@ -44,6 +44,33 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
 
 
 @pytest.fixture(scope="session")
+def sql_engines_demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
+    """The demo seeds' tables that have two engines, built by their SQL definitions: item-kNN
+    with `knn_engine: sql`, and the pair aggregates with the default `auto` but a memory bound
+    of 1,000 ratings, so that the blocked engine declines and the model's SQL runs instead
+    (held equal to `demo_build`'s fast engines in tests/dbt/test_item_knn.py and
+    test_pair_engines.py)."""
+    work = tmp_path_factory.mktemp("sql-engines-demo")
+    run = run_dbt(
+        [
+            "build",
+            "--select",
+            "+ml_item_knn_recommendations",
+            "+fct_similar_movies",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            "{knn_engine: sql, pair_blocked_max_ratings: 1000}",
+        ],
+        spark_dir=work / "spark",
+        work_dir=work,
+    )
+    assert_dbt_ok(run)
+    yield run
+    shutil.rmtree(work / "spark", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def ml_latest_small_build(
     ml_latest_small: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DbtRun]:

@@ -1,17 +1,10 @@
--- sqlfluff:indentation:template_blocks_indent:False
--- (above: the `knn_engine` if/else wraps the whole query, whose body keeps the usual layout)
 -- The item-kNN tuning grid's lists: for every cell (k in knn_neighbours x co-rater floor in
 -- knn_min_co_raters) and every user with a validation rating, the top_n movies fitted on
 -- the training split (definition: macros/item_knn.sql, item_knn_lists).
--- With the var `knn_engine: numpy` (the default), the same rows come from
--- int_item_knn_validation_lists_numpy (neighbours on Spark, scores by sparse products) and this
--- model is a view of them (dbt_project.yml); `knn_engine: sql` builds the query below.
-{% if var('knn_engine') == 'numpy' %}
-
-select * from {{ ref('int_item_knn_validation_lists_numpy') }}
-
-{% else %}
-
+--
+-- This query is the definition. The var `knn_engine` (auto by default) may build the same
+-- rows with sparse products instead (python_jobs/item_knn.py, config `python_engine` in the
+-- YAML), which ranks neighbours once for the whole grid and scores users as products.
 with
 
 splits as (
@@ -22,17 +15,6 @@ splits as (
         rating,
         split
     from {{ ref('ml_rating_splits') }}
-
-),
-
-split_pair_scores as (
-
-    select
-        movie1_id,
-        movie2_id,
-        tuning_num_pairs,
-        tuning_sum_xy
-    from {{ ref('int_split_movie_pair_scores') }}
 
 ),
 
@@ -48,16 +30,25 @@ train_ratings as (
 
 ),
 
+train_pairs as (
+
+    -- macros/movie_pairs.sql: the cosine path's pruning and self-join, over train alone
+    {{ movie_pair_self_join('train_ratings', var('min_co_raters'), ['rating']) }}
+
+),
+
 train_pair_aggregates as (
 
     select
         'tuning' as purpose,
         movie1_id,
         movie2_id,
-        tuning_num_pairs as num_pairs,
-        tuning_sum_xy as sum_xy
-    from split_pair_scores
-    where tuning_num_pairs > 0
+        count(*) as num_pairs,
+        sum(rating1 * rating2) as sum_xy
+    from train_pairs
+    group by movie1_id, movie2_id
+    -- No cell uses a pair with fewer co-raters than the smallest floor.
+    having count(*) >= {{ var('knn_min_co_raters') | min }}
 
 ),
 
@@ -118,5 +109,3 @@ final as (
 )
 
 select * from final
-
-{% endif %}

@@ -1,26 +1,11 @@
--- sqlfluff:indentation:template_blocks_indent:False
--- (above: the `pair_engine` if/else picks the CTEs of the sums, in the usual layout)
 -- The cosine seed's pair aggregates: co-rater count, the three sums of the cosine formula,
--- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)).
+-- and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)), one row per co-rated pair.
 --
--- The var `pair_engine` picks how the sums are computed: `sql` (default) aggregates the
--- self-join below, the definition; `blocked` reads the same sums from
--- int_movie_pair_scores_blocked (sparse matrix products per block of movies,
--- python_jobs/pair_products.py). Either way the score is computed here.
---
--- A view (why: its YAML description): querying it recomputes the aggregation. Set
--- `+materialized: table` for this model to keep every pair, e.g. to study other thresholds.
+-- This query, the self-join's aggregation, is the definition. The var `pair_engine` (auto by
+-- default) may build the same rows as blocked sparse products instead (python_jobs/
+-- pair_products.py, config `python_engine` in the YAML), which reads the validated ratings:
+-- depends_on: {{ ref('int_ratings_validated') }}
 with
-
-{% if var('pair_engine') == 'blocked' %}
-
-aggregated as (
-
-    select * from {{ ref('int_movie_pair_scores_blocked') }}
-
-),
-
-{% else %}
 
 pairs as (
 
@@ -41,8 +26,6 @@ aggregated as (
     group by movie1_id, movie2_id
 
 ),
-
-{% endif %}
 
 scored as (
 

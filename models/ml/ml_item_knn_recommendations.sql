@@ -1,18 +1,11 @@
--- sqlfluff:indentation:template_blocks_indent:False
--- (above: the `knn_engine` if/else wraps the whole query, whose body keeps the usual layout)
 -- Item-kNN lists of the tuned cell (the highest validation NDCG@k in ml_item_knn_tuning),
 -- fitted twice: on train + validation for the users with a test rating ('evaluation'), and
 -- on every validated rating, with the cosine path's pair aggregates, for every user
 -- ('serving'). Both go through one item_knn_lists query (macros/item_knn.sql).
--- With the var `knn_engine: numpy` (the default), the same rows come from
--- ml_item_knn_recommendations_numpy (neighbours on Spark, scores by sparse products) and this
--- model is a view of them (dbt_project.yml); `knn_engine: sql` builds the query below.
-{% if var('knn_engine') == 'numpy' %}
-
-select * from {{ ref('ml_item_knn_recommendations_numpy') }}
-
-{% else %}
-
+--
+-- This query is the definition. The var `knn_engine` (auto by default) may build the same
+-- rows with sparse products instead (python_jobs/item_knn.py, config `python_engine` in the
+-- YAML).
 with
 
 splits as (
@@ -33,17 +26,6 @@ validated_ratings as (
         movie_id,
         rating
     from {{ ref('int_ratings_validated') }}
-
-),
-
-split_pair_scores as (
-
-    select
-        movie1_id,
-        movie2_id,
-        evaluation_num_pairs,
-        evaluation_sum_xy
-    from {{ ref('int_split_movie_pair_scores') }}
 
 ),
 
@@ -89,15 +71,34 @@ fit_ratings as (
 
 ),
 
+non_test_ratings as (
+
+    select
+        user_id,
+        movie_id,
+        rating
+    from splits
+    where split != 'test'
+
+),
+
+non_test_pairs as (
+
+    -- macros/movie_pairs.sql: the cosine path's pruning and self-join, over train + validation
+    {{ movie_pair_self_join('non_test_ratings', var('min_co_raters'), ['rating']) }}
+
+),
+
 fit_pair_aggregates as (
 
     select
         'evaluation' as purpose,
         movie1_id,
         movie2_id,
-        evaluation_num_pairs as num_pairs,
-        evaluation_sum_xy as sum_xy
-    from split_pair_scores
+        count(*) as num_pairs,
+        sum(rating1 * rating2) as sum_xy
+    from non_test_pairs
+    group by movie1_id, movie2_id
 
     union all
 
@@ -166,5 +167,3 @@ final as (
 )
 
 select * from final
-
-{% endif %}

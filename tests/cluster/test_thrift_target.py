@@ -40,7 +40,6 @@ import pytest
 from python_jobs.tools import local_cluster
 from python_jobs.tools.local_cluster import Cluster, ClusterConfig
 from tests.dbt.test_atomic_tables import TABLES, make_project, releases, staging_dirs
-from tests.dbt.test_cosine_similarity import pair_scores
 from tests.support import (
     ARTIFACTS_DIR,
     DBT,
@@ -64,9 +63,11 @@ WAREHOUSE_PATH_COLUMNS = frozenset({"model_path"})
 ALS_PREFIX = "ml_"
 ALS_RTOL = 1e-4
 ALS_ATOL = 1e-6
-PAIR_MODEL = "fct_movie_similarities"  # the table that aggregates the pairs
+PAIR_SCORES = "int_movie_pair_scores"
+# The table whose SQL aggregates the pairs (the SQL engine: a shuffle across the workers).
+PAIR_MODEL = PAIR_SCORES
 FAULT_SCHEMA = "movielens_fault"
-FAULT_TABLES = ("int_ratings_validated", PAIR_MODEL)
+FAULT_TABLES = ("int_ratings_validated", PAIR_MODEL, "fct_movie_similarities")
 CONNECTION_ERROR_BUDGET_S = 60.0
 DBT_TIMEOUT_S = 1200.0
 
@@ -418,29 +419,24 @@ def test_a_failed_rebuild_keeps_the_old_rows_on_the_thrift_target(
     assert staging_dirs(spark_dir) == []
 
 
-def test_blocked_pair_engine_runs_through_spark_connect(
+def test_auto_pair_engine_runs_blocked_through_spark_connect(
     cluster: Cluster,
     ml_latest_small: Path,
     ml_latest_small_build: DbtRun,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """`pair_engine: blocked` on the thrift target: its Python models ship the rating matrix
-    to the cluster's executors through Spark Connect, and give the local SQL engine's rows."""
+    """The default `pair_engine: auto` on the thrift target with Spark Connect: the blocked
+    engine ships the rating matrix to the cluster's executors, Spark writes the rows (ORC),
+    and the table equals the local build's. Without a Connect URL, auto runs the SQL."""
     work = tmp_path_factory.mktemp("thrift-blocked")
-    # knn_engine sql: the item-kNN scopes' pair aggregates are built for the SQL item-kNN only
-    blocked_vars = ml_latest_small_vars(ml_latest_small)[:-1] + (
-        ", pair_engine: blocked, knn_engine: sql}"
-    )
     run = run_dbt(
         [
             "run",
             "--target",
             "thrift",
             "--select",
-            "+int_movie_pair_scores_blocked",
-            "+int_split_movie_pair_scores_blocked",
-            "--vars",
-            blocked_vars,
+            "+int_movie_pair_scores",
+            *movielens_vars(ml_latest_small),
         ],
         spark_dir=cluster.config.state_dir,
         work_dir=work,
@@ -448,57 +444,22 @@ def test_blocked_pair_engine_runs_through_spark_connect(
         env=thrift_env(cluster),
     )
     assert_dbt_ok(run)
+    assert "int_movie_pair_scores: blocked engine (pair_engine: auto; Python models run on " in (
+        run.output
+    )
     assert "blocked sparse products" in run.output
     # Spark writes the rows here (Spark Connect, the cluster's workers): ORC, not the
     # session target's parquet files that the tasks write themselves
     assert "rows written as" not in run.output
-    for table in ("int_movie_pair_scores_blocked", "int_split_movie_pair_scores_blocked"):
-        assert list(run.table_path(table).glob("part-*.snappy.orc")), table
-        assert not list(run.table_path(table).glob("*.parquet")), table
-    pairs = run.read_table("int_movie_pair_scores_blocked")
-    # the table holds the sums; the score is int_movie_pair_scores' expression
-    pairs["score"] = pairs["sum_xy"] / (np.sqrt(pairs["sum_xx"]) * np.sqrt(pairs["sum_yy"]))
-    filtered = pairs[(pairs["num_pairs"] >= 10) & (pairs["score"] >= 0.95)]
+    assert list(run.table_path(PAIR_SCORES).glob("part-*.snappy.orc"))
+    assert not list(run.table_path(PAIR_SCORES).glob("*.parquet"))
     key = ["movie1_id", "movie2_id"]
-    # The local build (knn_engine numpy) has no int_split_movie_pair_scores: its rows come
-    # from their definition over the same split table.
-    split_reference = split_pair_sums(ml_latest_small_build.read_table("ml_rating_splits"))
-    for ours, reference in [
-        (filtered, ml_latest_small_build.read_table(PAIR_MODEL)),
-        (run.read_table("int_split_movie_pair_scores_blocked"), split_reference),
-    ]:
-        pd.testing.assert_frame_equal(
-            ours[list(reference.columns)].sort_values(key).reset_index(drop=True),
-            reference.sort_values(key).reset_index(drop=True),
-            check_exact=True,
-            check_dtype=False,
-        )
-
-
-def split_pair_sums(splits: pd.DataFrame) -> pd.DataFrame:
-    """int_split_movie_pair_scores by its definition, with sparse products: pairs of movies
-    with at least 10 non-test raters (min_co_raters) and 2 non-test co-raters (the smallest
-    knn_min_co_raters); the evaluation scope's sums over non-test ratings, the tuning
-    scope's over training ratings (0 without a training co-rater)."""
-    non_test = splits[splits["split"] != "test"].rename(
-        columns={"user_id": "userId", "movie_id": "movieId"}
-    )
-    evaluation = pair_scores(non_test, min_raters=10, min_pairs=2)
-    eligible = non_test.groupby("movieId")["userId"].transform("size") >= 10
-    tuning = pair_scores(non_test[eligible & (non_test["split"] == "train")])
-    key = ["movie1_id", "movie2_id"]
-    merged = evaluation[[*key, "num_pairs", "sum_xy"]].merge(
-        tuning[[*key, "num_pairs", "sum_xy"]], on=key, how="left", suffixes=("", "_train")
-    )
-    return pd.DataFrame(
-        {
-            "movie1_id": merged["movie1_id"],
-            "movie2_id": merged["movie2_id"],
-            "evaluation_num_pairs": merged["num_pairs"],
-            "evaluation_sum_xy": merged["sum_xy"],
-            "tuning_num_pairs": merged["num_pairs_train"].fillna(0).astype(np.int64),
-            "tuning_sum_xy": merged["sum_xy_train"].fillna(0.0),
-        }
+    ours, reference = run.read_table(PAIR_SCORES), ml_latest_small_build.read_table(PAIR_SCORES)
+    pd.testing.assert_frame_equal(
+        ours[list(reference.columns)].sort_values(key).reset_index(drop=True),
+        reference.sort_values(key).reset_index(drop=True),
+        check_exact=True,
+        check_dtype=False,
     )
 
 
@@ -574,12 +535,18 @@ def test_killed_worker_during_pair_aggregation(
 
     thread = threading.Thread(target=saboteur, daemon=True)
     thread.start()
+    # Without a Spark Connect URL the target runs no Python models: pair_engine auto runs
+    # the SQL definition, whose aggregation shuffles across the workers.
     env = {
-        **thrift_env(cluster),
-        "DBT_SCHEMA": FAULT_SCHEMA,
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        key: value
+        for key, value in {
+            **thrift_env(cluster),
+            "DBT_SCHEMA": FAULT_SCHEMA,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }.items()
+        if key != "SPARK_CONNECT_URL"
     }
-    args = ["run", "--target", "thrift", "--select", f"+{PAIR_MODEL}"]
+    args = ["run", "--target", "thrift", "--select", "+fct_movie_similarities"]
     returncode, output, seconds = _stream_dbt(
         [*args, *movielens_vars(ml_latest_small)], env, on_line, work
     )
@@ -589,6 +556,10 @@ def test_killed_worker_during_pair_aggregation(
         assert "at" in killed, f"worker was not killed during {PAIR_MODEL}: {killed}\n{tail}"
         assert finished and finished[0] > killed["at"], f"{PAIR_MODEL} finished before the kill"
         assert returncode == 0, f"dbt run failed after the worker was killed:\n{tail}"
+        assert (
+            f"{PAIR_MODEL}: sql engine (pair_engine: auto; target thrift runs no Python "
+            "models (set SPARK_CONNECT_URL for the blocked engine))" in output
+        ), tail
         executors = local_cluster.app_api(cluster.config, "allexecutors") or []
         lost = [e for e in executors if e["id"] != "driver" and not e.get("isActive", True)]
         assert lost, f"the application lost no executor: {executors}"

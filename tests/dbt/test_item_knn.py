@@ -22,8 +22,7 @@ serving lists, exactly (same movies at the same ranks, scores within 1e-9).
 from __future__ import annotations
 
 import math
-import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +31,7 @@ import pytest
 import yaml
 
 from tests.reference import reference_ranking
-from tests.support import PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
+from tests.support import PROJECT_ROOT, DbtRun
 
 LIST_COLUMNS = ["user_id", "recommendation_rank", "movie_id", "score"]
 SCORE_TOLERANCE = 1e-9
@@ -168,14 +167,8 @@ def assert_same_lists(actual: pd.DataFrame, expected: pd.DataFrame, *, label: st
     )
 
 
-def lists_table(run: DbtRun, name: str, *, engine: str) -> pd.DataFrame:
-    """An item-kNN list model's rows: with the numpy engine the SQL model is a view (no
-    files), so the rows are read from the engine's `<name>_numpy` table."""
-    return run.read_table(f"{name}_numpy" if engine == "numpy" else name)
-
-
 def assert_item_knn_matches_reference(
-    run: DbtRun, settings: KnnSettings | None = None, *, engine: str = "numpy"
+    run: DbtRun, settings: KnnSettings | None = None
 ) -> pd.DataFrame:
     """Check a build's item-kNN tables against the numpy computation; return its tuning.
 
@@ -191,7 +184,7 @@ def assert_item_knn_matches_reference(
     train = FitScope(splits[splits["split"] == "train"], min_co_raters=settings.min_co_raters)
     validation = splits[splits["split"] == "validation"][["user_id", "movie_id"]]
     validation_users = np.unique(validation["user_id"])
-    actual_lists = lists_table(run, "int_item_knn_validation_lists", engine=engine)
+    actual_lists = run.read_table("int_item_knn_validation_lists")
     actual_tuning = run.read_table("ml_item_knn_tuning")
     expected_tuning = []
     for k in settings.knn_neighbours:
@@ -220,7 +213,7 @@ def assert_item_knn_matches_reference(
     best_cell = expected_table.loc[best]
     k, floor = int(best_cell["num_neighbours"]), int(best_cell["min_co_raters"])
 
-    recommendations = lists_table(run, "ml_item_knn_recommendations", engine=engine)
+    recommendations = run.read_table("ml_item_knn_recommendations")
     assert set(recommendations["purpose"]) == {"evaluation", "serving"}
     fit = FitScope(splits[splits["split"] != "test"], min_co_raters=settings.min_co_raters)
     test_users = np.unique(splits.loc[splits["split"] == "test", "user_id"])
@@ -244,56 +237,42 @@ def assert_item_knn_matches_reference(
     return merged
 
 
+KNN_MODELS = ["int_item_knn_validation_lists", "ml_item_knn_recommendations"]
+
+
 def test_demo_item_knn_equals_the_numpy_computation(demo_build: DbtRun) -> None:
+    for model in KNN_MODELS:  # the default, auto, picks the numpy engine on the session
+        assert (
+            f"{model}: numpy engine (knn_engine: auto; Python models run on target local)"
+            in demo_build.output
+        )
     tuning = assert_item_knn_matches_reference(demo_build)
     # A real grid: the cells differ, so the choice means something.
     assert tuning["ndcg_at_k"].nunique() == len(tuning) > 1
-    lists = lists_table(demo_build, "int_item_knn_validation_lists", engine="numpy")
+    lists = demo_build.read_table("int_item_knn_validation_lists")
     assert (lists["score"] > 0).mean() > 0.9  # mostly scored, not popularity completion
 
 
-@pytest.fixture(scope="module")
-def sql_engine_demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
-    """The item-kNN models with `knn_engine: sql` (the SQL definition) on the demo seeds,
-    with their unit tests (enabled with that engine only)."""
-    work = tmp_path_factory.mktemp("knn-sql-engine")
-    run = run_dbt(
-        [
-            "build",
-            "--select",
-            "+ml_item_knn_recommendations",
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            "{knn_engine: sql}",
-        ],
-        spark_dir=work / "spark",
-        work_dir=work,
-    )
-    assert_dbt_ok(run)
-    yield run
-    shutil.rmtree(work / "spark", ignore_errors=True)
-
-
 @pytest.mark.slow
-def test_sql_engine_equals_the_numpy_computation(sql_engine_demo_build: DbtRun) -> None:
-    assert_item_knn_matches_reference(sql_engine_demo_build, engine="sql")
-    assert "ml_item_knn_recommendations_numpy" not in sql_engine_demo_build.results
+def test_sql_engine_equals_the_numpy_computation(sql_engines_demo_build: DbtRun) -> None:
+    assert_item_knn_matches_reference(sql_engines_demo_build)
+    for model in KNN_MODELS:
+        assert f"{model}: sql engine (knn_engine: sql)" in sql_engines_demo_build.output
     for unit_test in [
         "item_knn_similarity_divides_by_the_full_norms",
         "item_knn_neighbours_are_cut_per_cell",
         "item_knn_completes_short_lists_with_most_rated_movies",
     ]:
-        assert sql_engine_demo_build.status(unit_test) == "pass", unit_test
+        assert sql_engines_demo_build.status(unit_test) == "pass", unit_test
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["int_item_knn_validation_lists", "ml_item_knn_recommendations"])
+@pytest.mark.parametrize("name", KNN_MODELS)
 def test_engines_give_the_same_lists(
-    sql_engine_demo_build: DbtRun, demo_build: DbtRun, name: str
+    sql_engines_demo_build: DbtRun, demo_build: DbtRun, name: str
 ) -> None:
-    sql_lists = lists_table(sql_engine_demo_build, name, engine="sql")
-    numpy_lists = lists_table(demo_build, name, engine="numpy")
+    sql_lists = sql_engines_demo_build.read_table(name)
+    numpy_lists = demo_build.read_table(name)
     assert len(sql_lists) > 1000
     cells = ["purpose"] if "purpose" in sql_lists.columns else ["k", "min_co_raters"]
     assert sql_lists.groupby(cells).ngroups == numpy_lists.groupby(cells).ngroups > 1

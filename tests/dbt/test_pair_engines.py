@@ -1,15 +1,16 @@
-"""The two engines of the pair aggregates give the same tables (var `pair_engine`).
+"""The two engines of the pair aggregates give the same table (var `pair_engine`).
 
-`sql` (the self-join, the default) is built by the suite's ml-latest-small build; `blocked`
-(sparse products, python_jobs/pair_products.py) is built here on the cosine path alone. Both
-are held against each other and the blocked engine's full pair table against scipy.
+The default, `auto`, picks the blocked sparse products (python_jobs/pair_products.py) on the
+session target: the suite's ml-latest-small build is held to scipy here, and the demo build to
+the demo's SQL build (`sql_engines_demo_build`), where a memory bound of 1,000 ratings makes
+the blocked engine decline, say so, and the model's SQL, the self-join, run in its place. On
+the thrift target without Spark Connect the SQL runs too (tests/cluster/: compared with the
+local build's blocked tables).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -17,49 +18,29 @@ import pyarrow.parquet
 import pytest
 
 from tests.dbt.test_cosine_similarity import MIN_CO_RATERS, assert_same_similarities, pair_scores
-from tests.support import DbtRun, assert_dbt_ok, run_dbt
+from tests.support import DbtRun
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def blocked_build(
-    ml_latest_small: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DbtRun]:
-    work = tmp_path_factory.mktemp("blocked-pairs")
-    run = run_dbt(
-        [
-            "build",
-            "--selector",
-            "item_similarity",
-            "--vars",
-            f"{{movielens_path: '{ml_latest_small}', pair_engine: blocked}}",
-        ],
-        spark_dir=work / "spark",
-        work_dir=work,
-    )
-    assert_dbt_ok(run)
-    yield run
-    shutil.rmtree(work / "spark", ignore_errors=True)
+PAIR_MODEL = "int_movie_pair_scores"
 
 
-def test_blocked_engine_computes_every_pair_exactly(
-    blocked_build: DbtRun, ml_latest_small: Path
+@pytest.mark.slow
+def test_auto_runs_the_blocked_engine_and_computes_every_pair_exactly(
+    ml_latest_small_build: DbtRun, ml_latest_small: Path
 ) -> None:
+    assert (
+        f"{PAIR_MODEL}: blocked engine (pair_engine: auto; Python models run on target local)"
+        in ml_latest_small_build.output
+    )
     ratings = pd.read_csv(ml_latest_small / "ratings.csv")
     expected = pair_scores(ratings, min_raters=MIN_CO_RATERS)
     assert len(expected) > 2_000_000  # every co-rated pair, not only the filtered ones
-    # The table holds the sums; the view int_movie_pair_scores adds the score, which the
-    # fct tables below carry.
-    table = blocked_build.read_table("int_movie_pair_scores_blocked")
-    assert "score" not in table.columns
-    assert_same_similarities(table, expected.drop(columns="score"))
-    blocks = re.search(r"(\d+) blocked sparse products", blocked_build.output)
-    assert blocks, blocked_build.output
+    assert_same_similarities(ml_latest_small_build.read_table(PAIR_MODEL), expected)
+    blocks = re.search(r"(\d+) blocked sparse products", ml_latest_small_build.output)
+    assert blocks, ml_latest_small_build.output
     # On the session target the tasks write the table's parquet files themselves, one a
     # block, in the model's `options` codec (snappy).
-    assert f"{len(expected):,} rows written as snappy parquet" in blocked_build.output
-    path = blocked_build.table_path("int_movie_pair_scores_blocked")
+    assert f"{len(expected):,} rows written as snappy parquet" in ml_latest_small_build.output
+    path = ml_latest_small_build.table_path(PAIR_MODEL)
     files = sorted(f for f in path.iterdir() if f.name[0] not in "._")
     assert len(files) == int(blocks.group(1)), files
     assert all(re.fullmatch(r"part-\d{9}-[0-9a-f]{32}\.snappy\.parquet", f.name) for f in files)
@@ -69,16 +50,38 @@ def test_blocked_engine_computes_every_pair_exactly(
     assert codecs == {"SNAPPY"}
 
 
-@pytest.mark.parametrize("table", ["fct_movie_similarities", "fct_similar_movies"])
-def test_engines_give_equal_tables(
-    blocked_build: DbtRun, ml_latest_small_build: DbtRun, table: str
+def test_beyond_its_bound_the_blocked_engine_declines_and_the_sql_runs(
+    sql_engines_demo_build: DbtRun, demo_build: DbtRun
 ) -> None:
-    blocked = blocked_build.read_table(table)
-    self_join = ml_latest_small_build.read_table(table)
-    key = list(blocked.columns)
+    ratings = demo_build.read_table("int_ratings_validated")
+    eligible = (ratings.groupby("movie_id")["user_id"].transform("size") >= MIN_CO_RATERS).sum()
+    output = sql_engines_demo_build.output
+    assert (
+        f"{PAIR_MODEL}: blocked engine (pair_engine: auto; Python models run on target local)"
+        in output
+    )
+    lines = [line for line in output.splitlines() if "pair aggregates: " in line]
+    assert len(lines) == 1, output[-3000:]
+    assert lines[0].endswith(
+        f"pair aggregates: {eligible:,} eligible ratings exceed pair_blocked_max_ratings "
+        "(1,000, about 0.0 GB of each Python worker's memory)"
+    )
+    assert f"{PAIR_MODEL}: the blocked engine declined (above); running the SQL definition" in (
+        output
+    )
+    assert sql_engines_demo_build.status("pair_scores_follow_the_cosine_formula") == "pass"
+
+
+@pytest.mark.parametrize("table", [PAIR_MODEL, "fct_movie_similarities", "fct_similar_movies"])
+def test_engines_give_equal_tables(
+    sql_engines_demo_build: DbtRun, demo_build: DbtRun, table: str
+) -> None:
+    self_join = sql_engines_demo_build.read_table(table)
+    blocked = demo_build.read_table(table)
+    key = list(self_join.columns)
     assert len(blocked) == len(self_join) > 0
     pd.testing.assert_frame_equal(
-        blocked.sort_values(key).reset_index(drop=True),
-        self_join[key].sort_values(key).reset_index(drop=True),
+        blocked[key].sort_values(key).reset_index(drop=True),
+        self_join.sort_values(key).reset_index(drop=True),
         check_exact=True,
     )

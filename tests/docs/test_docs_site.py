@@ -67,8 +67,7 @@ def model_id(name: str) -> str:
 RECOMMENDATION_TABLES = ("fct_similar_movies", "ml_user_recommendations")
 # The lineage the graph must show: in each chain, every node reaches the next through drawn
 # edges (the cosine chain is direct edges; the served recommendations come through the split,
-# a recommender's tuning and lists; item-kNN's numpy engine, the default, reads the validated
-# ratings and its SQL model is a view of the engine's table).
+# a recommender's tuning and lists; one node per table, whichever engine builds it).
 LINEAGE_CHAINS = [
     [
         RATINGS_SOURCE,
@@ -89,7 +88,7 @@ LINEAGE_CHAINS = [
     ],
     [
         model_id("int_ratings_validated"),
-        model_id("ml_item_knn_recommendations_numpy"),
+        model_id("int_movie_pair_scores"),
         model_id("ml_item_knn_recommendations"),
         model_id("ml_user_recommendations"),
     ],
