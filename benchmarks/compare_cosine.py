@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy_pairs import read_ratings  # benchmarks/, this script's folder
 
-from python_jobs.warehouse import read_table_files
+from python_jobs.tools.warehouse import read_table_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ Spark application has a checkpoint directory*. Set it when the session is create
 with the Spark 4 conf ``spark.checkpoint.dir`` (``spark-submit --conf
 spark.checkpoint.dir=hdfs:///tmp/als-checkpoints``, the Spark Connect server's
 ``--conf``, or ``build_spark_session(extra_conf={"spark.checkpoint.dir": ...})``;
-``python_jobs/train_als.py --checkpoint-dir`` does the latter). It is a static conf:
+``python_jobs/tools/train_als.py --checkpoint-dir`` does the latter). It is a static conf:
 ``spark.conf.set`` at run time does not work, and ``SparkContext.setCheckpointDir`` is
 not available over Spark Connect.
 """
@@ -35,9 +35,8 @@ from pyspark.sql import functions as sf
 
 from python_jobs import defaults
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, TITLE, USER_ID
-from python_jobs.metrics import require_columns
+from python_jobs.metrics import check_positive_int, require_columns
 from python_jobs.popularity import popularity_top_n
-from python_jobs.ranking import check_positive_int
 from python_jobs.scoring import SCORE_BLOCK_USERS, top_columns
 from python_jobs.splitting import check_seed, ids_and_rating
 

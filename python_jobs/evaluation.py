@@ -21,11 +21,11 @@ from python_jobs import als
 from python_jobs.columns import MOVIE_ID, PURPOSE, RANK, RECOMMENDER, USER_ID
 from python_jobs.metrics import (
     RANKING_METRIC_COLUMNS,
+    check_positive_int,
     ranking_metric_curves,
     ranking_metrics,
     regression_metrics,
 )
-from python_jobs.ranking import check_positive_int
 from python_jobs.splitting import splits_from_table
 
 EVALUATION_COLUMNS = (

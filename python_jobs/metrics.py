@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as sf
 
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, USER_ID
-from python_jobs.ranking import check_positive_int
 
 RANKING_METRIC_COLUMNS = (
     "precision_at_k",
@@ -47,6 +47,12 @@ def require_columns(frame: DataFrame, columns: Sequence[str], *, name: str) -> N
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; it has {frame.columns}")
+
+
+def check_positive_int(value: Any, *, name: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int >= 1 (a bool is not an int here)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def regression_metrics(

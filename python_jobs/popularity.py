@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as sf
 
 from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, SCORE, USER_ID
-from python_jobs.ranking import check_positive_int
+from python_jobs.metrics import check_positive_int
 
 N_RATINGS = "n_ratings"
 POPULARITY_RANK = "popularity_rank"

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -28,11 +29,11 @@ from python_jobs import als, defaults
 from python_jobs.columns import MOVIE_ID, RANK, RATING, RECOMMENDER, USER_ID
 from python_jobs.metrics import (
     RANKING_METRIC_COLUMNS,
+    check_positive_int,
     ranking_metrics,
     regression_metrics,
     require_columns,
 )
-from python_jobs.ranking import check_positive_int
 from python_jobs.splitting import ids_and_rating
 
 GRID_COLUMNS = (
@@ -151,6 +152,58 @@ def grid_search(
     GridSearchResult
         The table (a small local DataFrame), the best model and its figures.
     """
+    cells = _grid_cells(
+        train=train,
+        validation=validation,
+        ranks=ranks,
+        reg_params=reg_params,
+        max_iter=max_iter,
+        parallelism=parallelism,
+        num_blocks=num_blocks,
+    )
+    started = time.perf_counter()
+    train_set = als_training_set(train).cache()
+    labelled = (
+        train_set.withColumn("split", sf.lit("train"))
+        .unionByName(ids_and_rating(validation).withColumn("split", sf.lit("validation")))
+        .coalesce(1)
+        .cache()
+    )
+    fit_cell = functools.partial(
+        _fit_cell,
+        train_set=train_set,
+        labelled=labelled,
+        max_iter=max_iter,
+        seed=seed,
+        num_blocks=num_blocks,
+        checkpoint_interval=checkpoint_interval,
+    )
+    try:
+        labelled.count()  # materialise both caches once, before the threads share them
+        results = _run_cells(
+            cells,
+            fit_cell,
+            session=train.sparkSession,
+            parallelism=parallelism,
+            progress=progress,
+        )
+    finally:
+        labelled.unpersist()
+        train_set.unpersist()
+    return _grid_result(results, session=train.sparkSession, started=started)
+
+
+def _grid_cells(
+    *,
+    train: DataFrame,
+    validation: DataFrame,
+    ranks: Sequence[int],
+    reg_params: Sequence[float],
+    max_iter: int,
+    parallelism: int,
+    num_blocks: int,
+) -> list[tuple[int, float]]:
+    """:func:`grid_search`'s arguments checked; its (rank, reg_param) cells, rank-major."""
     require_columns(train, [USER_ID, MOVIE_ID, RATING], name="train")
     require_columns(validation, [USER_ID, MOVIE_ID, RATING], name="validation")
     ranks = list(ranks)
@@ -164,69 +217,86 @@ def grid_search(
     check_positive_int(max_iter, name="max_iter")
     check_positive_int(parallelism, name="parallelism")
     check_positive_int(num_blocks, name="num_blocks")
+    return [(rank, reg_param) for rank in ranks for reg_param in reg_params]
 
-    started = time.perf_counter()
-    train_set = als_training_set(train).cache()
-    labelled = (
-        train_set.withColumn("split", sf.lit("train"))
-        .unionByName(ids_and_rating(validation).withColumn("split", sf.lit("validation")))
-        .coalesce(1)
-        .cache()
+
+def _fit_cell(
+    cell: tuple[int, float],
+    *,
+    train_set: DataFrame,
+    labelled: DataFrame,
+    max_iter: int,
+    seed: int,
+    num_blocks: int,
+    checkpoint_interval: int,
+) -> tuple[dict[str, Any], ALSModel]:
+    """Fit one cell on ``train_set``; its grid row (RMSEs over ``labelled``'s two splits)."""
+    rank, reg_param = cell
+    fit_started = time.perf_counter()
+    model = als.fit_als(
+        train=train_set,
+        rank=rank,
+        reg_param=reg_param,
+        max_iter=max_iter,
+        seed=seed,
+        num_blocks=num_blocks,
+        checkpoint_interval=checkpoint_interval,
     )
+    fit_seconds = time.perf_counter() - fit_started
+    rmse = {
+        row["split"]: row["rmse"]
+        for row in regression_metrics(
+            predictions=als.predict_known(model, labelled), group_cols=["split"]
+        ).collect()
+    }
+    row = {
+        "rank": rank,
+        "reg_param": reg_param,
+        "max_iter": max_iter,
+        "validation_rmse": rmse.get("validation"),
+        "train_rmse": rmse.get("train"),
+        "fit_seconds": fit_seconds,
+    }
+    return row, model
+
+
+def _run_cells(
+    cells: Sequence[tuple[int, float]],
+    fit_cell: Callable[[tuple[int, float]], tuple[dict[str, Any], ALSModel]],
+    *,
+    session: Any,
+    parallelism: int,
+    progress: Callable[[dict[str, Any]], None] | None,
+) -> list[tuple[dict[str, Any], ALSModel]]:
+    """``fit_cell`` of every cell, ``parallelism`` threads at a time, in the cells' order;
+    ``progress`` gets each finished row, one call at a time."""
     lock = threading.Lock()
-    session = train.sparkSession
 
     def run_cell(cell: tuple[int, float]) -> tuple[dict[str, Any], ALSModel]:
         activate_in_this_thread(session)
-        rank, reg_param = cell
-        fit_started = time.perf_counter()
-        model = als.fit_als(
-            train=train_set,
-            rank=rank,
-            reg_param=reg_param,
-            max_iter=max_iter,
-            seed=seed,
-            num_blocks=num_blocks,
-            checkpoint_interval=checkpoint_interval,
-        )
-        fit_seconds = time.perf_counter() - fit_started
-        rmse = {
-            row["split"]: row["rmse"]
-            for row in regression_metrics(
-                predictions=als.predict_known(model, labelled), group_cols=["split"]
-            ).collect()
-        }
-        row = {
-            "rank": rank,
-            "reg_param": reg_param,
-            "max_iter": max_iter,
-            "validation_rmse": rmse.get("validation"),
-            "train_rmse": rmse.get("train"),
-            "fit_seconds": fit_seconds,
-        }
+        row, model = fit_cell(cell)
         if progress is not None:
             with lock:
                 progress(dict(row))
         return row, model
 
-    cells = [(rank, reg_param) for rank in ranks for reg_param in reg_params]
-    try:
-        labelled.count()  # materialise both caches once, before the threads share them
-        if parallelism == 1:
-            results = [run_cell(cell) for cell in cells]
-        else:
-            with ThreadPoolExecutor(max_workers=parallelism) as pool:
-                results = list(pool.map(run_cell, cells))
-    finally:
-        labelled.unpersist()
-        train_set.unpersist()
+    if parallelism == 1:
+        return [run_cell(cell) for cell in cells]
+    with ThreadPoolExecutor(max_workers=parallelism) as pool:
+        return list(pool.map(run_cell, cells))
 
+
+def _grid_result(
+    results: Sequence[tuple[dict[str, Any], ALSModel]], *, session: Any, started: float
+) -> GridSearchResult:
+    """The grid table of the fitted cells and the best of them (lowest validation RMSE,
+    ties to the earlier cell); ``started`` is the search's start on ``time.perf_counter``."""
     scored = [(i, row) for i, (row, _) in enumerate(results) if row["validation_rmse"] is not None]
     if not scored:
         raise ValueError("no validation rating could be scored (all users/movies cold)")
     best_index = min(scored, key=lambda item: (item[1]["validation_rmse"], item[0]))[0]
     rows = [{**row, "is_best": i == best_index} for i, (row, _) in enumerate(results)]
-    table = train.sparkSession.createDataFrame(
+    table = session.createDataFrame(
         [tuple(row[c] for c in GRID_COLUMNS) for row in rows],
         schema="rank int, reg_param double, max_iter int, validation_rmse double, "
         "train_rmse double, fit_seconds double, is_best boolean",

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from python_jobs.warehouse import read_table_files
+from python_jobs.tools.warehouse import read_table_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIELENS_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))

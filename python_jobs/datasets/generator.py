@@ -869,9 +869,27 @@ def write_dataset(
     specs = _entity_files(layout)
     names = _file_names(layout)
     paths = {k: out / v for k, v in names.items()}
+    _write_catalog_files(paths, catalog, specs, layout=layout)
+    defects, n_tags = _write_ratings_and_tags(
+        paths, catalog, specs, layout=layout, bad_rows=bad_rows, progress=progress
+    )
+    return Summary(
+        layout=layout,
+        users=n_users,
+        movies=n_movies,
+        ratings=catalog.n_ratings,
+        tags=n_tags,
+        defects=defects,
+        files=tuple(paths[k] for k in names),
+        seconds=time.perf_counter() - started,
+    )
 
-    csv_like = specs["ratings"].format.header
-    if csv_like:
+
+def _write_catalog_files(
+    paths: dict[str, Path], catalog: Catalog, specs: dict[str, EntityFile], *, layout: str
+) -> None:
+    """The files of ``layout`` fixed by the catalogue: movies, links, users, ml-100k's lists."""
+    if specs["ratings"].format.header:
         _write_movies_csv(paths["movies"], catalog, specs["movies"])
         _write_links_csv(paths["links"], catalog, specs["links"])
     elif layout == "ml-100k":
@@ -886,15 +904,31 @@ def write_dataset(
         )
         paths["occupation"].write_text("".join(f"{o}\n" for o in OCCUPATIONS_100K), "ascii")
         paths["info"].write_text(
-            f"{n_users} users\n{n_movies} items\n{catalog.n_ratings} ratings\n", "ascii"
+            f"{catalog.n_users} users\n{catalog.n_movies} items\n{catalog.n_ratings} ratings\n",
+            "ascii",
         )
 
+
+def _write_ratings_and_tags(
+    paths: dict[str, Path],
+    catalog: Catalog,
+    specs: dict[str, EntityFile],
+    *,
+    layout: str,
+    bad_rows: bool,
+    progress: Callable[[str], None] | None,
+) -> tuple[tuple[Defect, ...], int]:
+    """Stream the ratings (the defects last, with ``bad_rows``) and the tags, block by block.
+
+    Returns the defects written and the number of tags.
+    """
     movie_text = [str(m) for m in catalog.movie_ids.tolist()]
     if layout == "ml-100k":
-        movie_text = [str(i + 1) for i in range(n_movies)]
+        movie_text = [str(i + 1) for i in range(catalog.n_movies)]
     ratings_format = specs["ratings"].format
     sep = ratings_format.sep
     line_format = sep.join(["{}"] * len(specs["ratings"].columns)) + "\n"
+    n_users = catalog.n_users
     defects: tuple[Defect, ...] = ()
     n_tags = 0
     reported_tenths = 0
@@ -902,76 +936,97 @@ def write_dataset(
         ratings_file = stack.enter_context(
             paths["ratings"].open("w", encoding=ratings_format.encoding, newline="")
         )
-        tags_file = io.StringIO()
-        tags_sep = sep
-        if "tags" in specs:
-            tags_format = specs["tags"].format
-            tags_sep = tags_format.sep
-            tags_file = stack.enter_context(
-                paths["tags"].open("w", encoding=tags_format.encoding, newline="")
-            )
-            if tags_format.header:
-                tags_file.write(tags_sep.join(specs["tags"].columns) + "\n")
-        # csv quotes the tags of the CSV layouts; the .dat layouts have no quoting.
-        tag_writer = (
-            csv.writer(tags_file, delimiter=tags_sep, lineterminator="\n") if csv_like else None
-        )
-        if csv_like:
+        write_tags = _open_tags(stack, paths["tags"] if "tags" in specs else None, specs, sep=sep)
+        if ratings_format.header:
             ratings_file.write(sep.join(specs["ratings"].columns) + "\n")
         for block in iter_rating_blocks(catalog=catalog):
             if bad_rows and not defects:
                 defects = make_defects(catalog=catalog, first_block=block)
-            users = block.user_id.tolist()
-            movies = [movie_text[i] for i in block.movie_index.tolist()]
-            stamps = block.timestamp.tolist()
-            halves = np.rint(block.rating * 2).astype(np.int64)
-            if csv_like:
-                text = [_HALF_STAR_TEXT[h] for h in halves.tolist()]
-                lines = map(line_format.format, users, movies, text, stamps)
-            elif layout == "ml-10m":
-                text = [_DAT_RATING_TEXT[h] for h in halves.tolist()]
-                lines = map(line_format.format, users, movies, text, stamps)
-            else:
-                stars = ((halves + 1) // 2).tolist()  # round half stars up
-                if layout == "ml-1m":
-                    lines = map(line_format.format, users, movies, stars, stamps)
-                else:  # ml-100k: u.data is randomly ordered
-                    order = _rng(seed, 4, int(block.user_id[0])).permutation(len(users))
-                    lines = (
-                        line_format.format(users[i], movies[i], stars[i], stamps[i])
-                        for i in order.tolist()
-                    )
+            lines = _rating_lines(
+                block,
+                movie_text,
+                layout=layout,
+                line_format=line_format,
+                csv_like=ratings_format.header,
+                seed=catalog.seed,
+            )
             ratings_file.write("".join(lines))
             if "tags" in paths:
-                tag_movies = [movie_text[i] for i in block.tag_movie_index.tolist()]
-                rows = zip(
-                    block.tag_user_id.tolist(),
-                    tag_movies,
-                    block.tag_text,
-                    block.tag_timestamp.tolist(),
-                    strict=True,
-                )
-                if tag_writer is not None:
-                    tag_writer.writerows(rows)
-                else:
-                    tags_file.write("".join(tags_sep.join(map(str, row)) + "\n" for row in rows))
-                n_tags += block.tag_user_id.size
+                n_tags += write_tags(block, movie_text)
             done = int(block.user_id[-1])
             if progress is not None and done * 10 // n_users > reported_tenths:
                 reported_tenths = done * 10 // n_users
                 progress(f"{done / n_users:4.0%} of users ({done}/{n_users})")
         for d in defects:
             ratings_file.write(sep.join((d.user_id, d.movie_id, d.rating, d.timestamp)) + "\n")
-    return Summary(
-        layout=layout,
-        users=n_users,
-        movies=n_movies,
-        ratings=catalog.n_ratings,
-        tags=n_tags,
-        defects=defects,
-        files=tuple(paths[k] for k in names),
-        seconds=time.perf_counter() - started,
+    return defects, n_tags
+
+
+def _open_tags(
+    stack: ExitStack, path: Path | None, specs: dict[str, EntityFile], *, sep: str
+) -> Callable[[RatingBlock, list[str]], int]:
+    """Open the tags file ``path`` on ``stack`` and write its header (None: the layout has no
+    tags file); return a function that writes a block's tags there and counts them."""
+    tags_file: io.TextIOBase = io.StringIO()
+    tags_sep = sep
+    if path is not None:
+        tags_format = specs["tags"].format
+        tags_sep = tags_format.sep
+        tags_file = stack.enter_context(path.open("w", encoding=tags_format.encoding, newline=""))
+        if tags_format.header:
+            tags_file.write(tags_sep.join(specs["tags"].columns) + "\n")
+    # csv quotes the tags of the CSV layouts; the .dat layouts have no quoting.
+    tag_writer = (
+        csv.writer(tags_file, delimiter=tags_sep, lineterminator="\n")
+        if specs["ratings"].format.header
+        else None
     )
+
+    def write(block: RatingBlock, movie_text: list[str]) -> int:
+        tag_movies = [movie_text[i] for i in block.tag_movie_index.tolist()]
+        rows = zip(
+            block.tag_user_id.tolist(),
+            tag_movies,
+            block.tag_text,
+            block.tag_timestamp.tolist(),
+            strict=True,
+        )
+        if tag_writer is not None:
+            tag_writer.writerows(rows)
+        else:
+            tags_file.write("".join(tags_sep.join(map(str, row)) + "\n" for row in rows))
+        return block.tag_user_id.size
+
+    return write
+
+
+def _rating_lines(
+    block: RatingBlock,
+    movie_text: list[str],
+    *,
+    layout: str,
+    line_format: str,
+    csv_like: bool,
+    seed: int,
+) -> Iterator[str]:
+    """A block's ratings as lines of ``layout``'s ratings file: half stars (``"4.0"``) in the
+    CSV layouts, half stars (``"4"``, ``"3.5"``) in ml-10m, whole stars (half stars rounded
+    up) in ml-1m and ml-100k, whose ``u.data`` is in a random order (``seed`` and block)."""
+    users = block.user_id.tolist()
+    movies = [movie_text[i] for i in block.movie_index.tolist()]
+    stamps = block.timestamp.tolist()
+    halves = np.rint(block.rating * 2).astype(np.int64)
+    if csv_like:
+        text = [_HALF_STAR_TEXT[h] for h in halves.tolist()]
+        return map(line_format.format, users, movies, text, stamps)
+    if layout == "ml-10m":
+        text = [_DAT_RATING_TEXT[h] for h in halves.tolist()]
+        return map(line_format.format, users, movies, text, stamps)
+    stars = ((halves + 1) // 2).tolist()  # round half stars up
+    if layout == "ml-1m":
+        return map(line_format.format, users, movies, stars, stamps)
+    order = _rng(seed, 4, int(block.user_id[0])).permutation(len(users))
+    return (line_format.format(users[i], movies[i], stars[i], stamps[i]) for i in order.tolist())
 
 
 # ---------------------------------------------------------------------------------- CLI

@@ -1,12 +1,15 @@
 """Train, evaluate and apply ALS on MovieLens: the spark-submit entry point.
 
-Runs split -> grid search -> evaluate -> recommend and writes four parquet tables under
-``--output-dir``: ``als_grid``, ``als_evaluation``, ``als_recommendations`` and
-``split_sizes``. Usage::
+Runs split -> grid search -> evaluate -> recommend, the steps of the dbt models in
+``models/ml/`` (the seed protocol's :func:`python_jobs.pipeline.split_table`, then
+:mod:`python_jobs.tuning`, :mod:`python_jobs.evaluation` and :mod:`python_jobs.als`), and
+writes four parquet tables under ``--output-dir``: ``als_grid``, ``als_evaluation``,
+``als_recommendations`` and ``split_sizes``. Usage::
 
-    spark-submit python_jobs/train_als.py --ratings ../shared/data/ml-latest-small/ratings.csv \
+    spark-submit python_jobs/tools/train_als.py \
+        --ratings ../shared/data/ml-latest-small/ratings.csv \
         --movies ../shared/data/ml-latest-small/movies.csv --output-dir artifacts/als
-    python -m python_jobs.train_als --ratings main.stg_ratings --movies main.stg_movies ...
+    python -m python_jobs.tools.train_als --ratings main.stg_ratings --movies main.stg_movies ...
 
 ``--ratings``/``--movies`` take a ml-latest-style CSV (``userId,movieId,rating,...`` /
 ``movieId,title,...``), a parquet path, or a catalog table name; camelCase MovieLens
@@ -22,19 +25,19 @@ import os
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script (spark-submit python_jobs/train_als.py)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):  # run as a script (spark-submit python_jobs/tools/train_als.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as sf  # noqa: E402
 
-from python_jobs import defaults  # noqa: E402
+from python_jobs import defaults, pipeline  # noqa: E402
 from python_jobs.als import recommend_top_n  # noqa: E402
-from python_jobs.columns import MOVIE_ID, PURPOSE, SPLIT, USER_ID  # noqa: E402
+from python_jobs.columns import MOVIE_ID, PURPOSE, USER_ID  # noqa: E402
 from python_jobs.evaluation import evaluation_table  # noqa: E402
 from python_jobs.recommenders import popularity_lists  # noqa: E402
 from python_jobs.spark import build_spark_session  # noqa: E402
-from python_jobs.splitting import SPLIT_NAMES, random_split  # noqa: E402
+from python_jobs.splitting import splits_from_table  # noqa: E402
 from python_jobs.tuning import grid_search, print_grid_cell  # noqa: E402
 
 MOVIELENS_NAMES = {"userId": USER_ID, "movieId": MOVIE_ID}
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     movies = read_table(spark, args.movies)
     out = Path(args.output_dir)
 
-    train, validation, test = (part.cache() for part in random_split(ratings, seed=args.seed))
+    splits = pipeline.split_table(ratings=ratings, protocol="seed", seed=args.seed).cache()
+    train, validation, test = splits_from_table(splits)
     sizes = [("train", train.count()), ("validation", validation.count()), ("test", test.count())]
     print("split sizes: " + ", ".join(f"{name} {n}" for name, n in sizes), flush=True)
     spark.createDataFrame(sizes, "split string, n_ratings long").write.mode("overwrite").parquet(
@@ -111,11 +115,6 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     result.table.write.mode("overwrite").parquet(str(out / "als_grid"))
-    splits = (
-        train.withColumn(SPLIT, sf.lit(SPLIT_NAMES[0]))
-        .unionByName(validation.withColumn(SPLIT, sf.lit(SPLIT_NAMES[1])))
-        .unionByName(test.withColumn(SPLIT, sf.lit(SPLIT_NAMES[2])))
-    )
     popular = popularity_lists(
         train.unionByName(validation), test.select(USER_ID), {}, args.top_n
     ).withColumn(PURPOSE, sf.lit("evaluation"))
