@@ -29,6 +29,7 @@ SQL's to about 1e-14 (tests hold both engines to the same numpy reference).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -81,64 +82,14 @@ def neighbours(
     made dense: the pair aggregates' ``num_pairs`` and ``sum_xy``, exactly (ratings are
     multiples of 0.5, so every product and sum is a multiple of 0.25 far below 2**53).
     """
-    all_ids, all_index = np.unique(ratings[MOVIE_ID].to_numpy(), return_inverse=True)
-    user_index = np.unique(ratings[USER_ID].to_numpy(), return_inverse=True)[1]
-    values = ratings[RATING].to_numpy(dtype=np.float64)
-    n_users = int(user_index.max()) + 1 if len(values) else 0
-    # Only eligible movies (enough raters) are rows or columns; SS_i over all i's ratings.
-    eligible = np.bincount(all_index, minlength=len(all_ids)) >= min_co_raters
-    keep = eligible[all_index]
-    movie_ids = all_ids[eligible]
-    n_movies = len(movie_ids)
-    movie_index = np.cumsum(eligible)[all_index[keep]] - 1
-    sum_squares = np.bincount(movie_index, weights=values[keep] ** 2, minlength=n_movies)
-
-    def matrix(data: np.ndarray) -> scipy.sparse.csc_matrix:
-        return scipy.sparse.csc_matrix(
-            (data[keep], (user_index[keep], movie_index)), shape=(n_users, n_movies)
-        )
-
-    binary, rated = matrix(np.ones(len(values))), matrix(values)
-    binary_rows, rated_rows = binary.tocsr(), rated.tocsr()
+    scope = _EligibleScope.of(ratings, min_co_raters=min_co_raters)
     floor_values = sorted({int(f) for f in floors})
-    block = max(1, block_entries // max(n_movies, 1))
-    frames = []
-    for lo in range(0, n_movies, block):
-        hi = min(lo + block, n_movies)
-        # Rows: the block's candidate movies j; columns: every movie i.
-        co_raters = (binary[:, lo:hi].T @ binary_rows).toarray()
-        sums = (rated[:, lo:hi].T @ rated_rows).toarray()
-        co_raters[np.arange(hi - lo), np.arange(lo, hi)] = 0  # a movie is not its neighbour
-        with np.errstate(divide="ignore", invalid="ignore"):
-            similarity = sums / np.sqrt(sum_squares[lo:hi, None] * sum_squares[None, :])
-        for floor in floor_values:
-            valid = co_raters >= floor
-            candidates = valid
-            if n_movies > max_k:
-                # Only entries at or above a row's max_k-th similarity can be among its
-                # max_k nearest; the exact order is sorted among those alone.
-                ranked = np.where(valid, similarity, -np.inf)
-                kth = -np.partition(-ranked, max_k - 1, axis=1)[:, max_k - 1]
-                candidates = valid & (ranked >= kth[:, None])
-            rows, columns = np.nonzero(candidates)
-            order = np.lexsort(
-                (columns, -co_raters[rows, columns], -similarity[rows, columns], rows)
-            )
-            rows, columns = rows[order], columns[order]
-            rank = np.arange(len(rows)) - np.searchsorted(rows, rows) + 1
-            near = rank <= max_k
-            rows, columns = rows[near], columns[near]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        FLOOR: np.full(len(rows), floor, dtype=np.int32),
-                        MOVIE_ID: movie_ids[lo + rows].astype(np.int32),
-                        NEIGHBOUR_ID: movie_ids[columns].astype(np.int32),
-                        SIMILARITY: similarity[rows, columns],
-                        NEIGHBOUR_RANK: rank[near].astype(np.int32),
-                    }
-                )
-            )
+    block = max(1, block_entries // max(scope.n_movies, 1))
+    frames = [
+        _nearest_of_block(scope, lo, min(lo + block, scope.n_movies), floor_values, max_k)
+        for lo in range(0, scope.n_movies, block)
+    ]
+    frames = [frame for group in frames for frame in group]
     if not frames:
         return pd.DataFrame(
             {
@@ -150,6 +101,86 @@ def neighbours(
             }
         )
     return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _EligibleScope:
+    """A fit scope's ratings over its eligible movies (enough raters), as the sparse 0/1 and
+    rating matrices the neighbours are formed from, with each movie's full sum of squares."""
+
+    movie_ids: np.ndarray
+    sum_squares: np.ndarray
+    binary: scipy.sparse.csc_matrix
+    rated: scipy.sparse.csc_matrix
+    binary_rows: scipy.sparse.csr_matrix
+    rated_rows: scipy.sparse.csr_matrix
+
+    @property
+    def n_movies(self) -> int:
+        return len(self.movie_ids)
+
+    @classmethod
+    def of(cls, ratings: pd.DataFrame, *, min_co_raters: int) -> _EligibleScope:
+        all_ids, all_index = np.unique(ratings[MOVIE_ID].to_numpy(), return_inverse=True)
+        user_index = np.unique(ratings[USER_ID].to_numpy(), return_inverse=True)[1]
+        values = ratings[RATING].to_numpy(dtype=np.float64)
+        n_users = int(user_index.max()) + 1 if len(values) else 0
+        # Only eligible movies (enough raters) are rows or columns; SS_i over all i's ratings.
+        eligible = np.bincount(all_index, minlength=len(all_ids)) >= min_co_raters
+        keep = eligible[all_index]
+        movie_ids = all_ids[eligible]
+        movie_index = np.cumsum(eligible)[all_index[keep]] - 1
+        sum_squares = np.bincount(movie_index, weights=values[keep] ** 2, minlength=len(movie_ids))
+
+        def matrix(data: np.ndarray) -> scipy.sparse.csc_matrix:
+            return scipy.sparse.csc_matrix(
+                (data[keep], (user_index[keep], movie_index)), shape=(n_users, len(movie_ids))
+            )
+
+        binary, rated = matrix(np.ones(len(values))), matrix(values)
+        return cls(movie_ids, sum_squares, binary, rated, binary.tocsr(), rated.tocsr())
+
+
+def _nearest_of_block(
+    scope: _EligibleScope, lo: int, hi: int, floors: list[int], max_k: int
+) -> list[pd.DataFrame]:
+    """The ``max_k`` nearest neighbours of the candidate movies ``lo:hi`` under each floor.
+
+    Rows: the block's candidate movies j; columns: every movie i. The block's co-rater
+    counts X[:, B]ᵀX and pair sums R[:, B]ᵀR are sparse products made dense."""
+    co_raters = (scope.binary[:, lo:hi].T @ scope.binary_rows).toarray()
+    sums = (scope.rated[:, lo:hi].T @ scope.rated_rows).toarray()
+    co_raters[np.arange(hi - lo), np.arange(lo, hi)] = 0  # a movie is not its neighbour
+    with np.errstate(divide="ignore", invalid="ignore"):
+        similarity = sums / np.sqrt(scope.sum_squares[lo:hi, None] * scope.sum_squares[None, :])
+    frames = []
+    for floor in floors:
+        valid = co_raters >= floor
+        candidates = valid
+        if scope.n_movies > max_k:
+            # Only entries at or above a row's max_k-th similarity can be among its
+            # max_k nearest; the exact order is sorted among those alone.
+            ranked = np.where(valid, similarity, -np.inf)
+            kth = -np.partition(-ranked, max_k - 1, axis=1)[:, max_k - 1]
+            candidates = valid & (ranked >= kth[:, None])
+        rows, columns = np.nonzero(candidates)
+        order = np.lexsort((columns, -co_raters[rows, columns], -similarity[rows, columns], rows))
+        rows, columns = rows[order], columns[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows) + 1
+        near = rank <= max_k
+        rows, columns = rows[near], columns[near]
+        frames.append(
+            pd.DataFrame(
+                {
+                    FLOOR: np.full(len(rows), floor, dtype=np.int32),
+                    MOVIE_ID: scope.movie_ids[lo + rows].astype(np.int32),
+                    NEIGHBOUR_ID: scope.movie_ids[columns].astype(np.int32),
+                    SIMILARITY: similarity[rows, columns],
+                    NEIGHBOUR_RANK: rank[near].astype(np.int32),
+                }
+            )
+        )
+    return frames
 
 
 def top_n_lists(
