@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
 #   make build   create .venv, install the pinned project, run `dbt build` on the demo seeds
 #   make test    the same set-up, then the whole test suite (what .ci/run calls)
+#   make test-fast  the unit tests alone (no dbt builds)
 # After either, `source .venv/bin/activate` gives plain `dbt build`, `dbt show`, ...
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-deps build test lint constraints clean
+.PHONY: setup system-deps build test test-fast lint constraints clean
 JVM_ARCHIVE := .spark/jvm/spark-classes.jsa
 
 $(STAMP): pyproject.toml constraints.txt
@@ -32,8 +33,13 @@ system-deps:
 build: setup
 	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/dbt build
 
+# The whole suite on two workers; tests that share a build share a worker (tests/conftest.py).
 test: setup
-	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The unit tests alone (no dbt command, no cluster, no lint): a minute or two.
+test-fast: setup
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -m "not dbt"
 
 # tests/test_lint.py runs these very lines, so `make test` (and CI) lint as well. sqlfluff
 # lints models and data tests with the dbt templater (it compiles the project, on Java), and

@@ -1,4 +1,12 @@
-"""Shared pytest fixtures: a small local Spark session, the real MovieLens data, dbt runs."""
+"""Shared pytest fixtures: a small local Spark session, the real MovieLens data, dbt runs.
+
+`make test` runs the suite on two xdist workers (`--dist loadgroup`). A fixture is made once
+per worker that asks for it, so every test that needs a build fixture below (directly or
+through another fixture) goes to one worker, its group in `BUILD_GROUPS`, and the other
+tests go by file (a module's fixtures are made once). The build groups' tests are marked
+`dbt`, as are the tests of `DBT_FIXTURES` and those that run dbt themselves; `make
+test-fast` leaves them out.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,38 @@ from pathlib import Path
 
 import pytest
 
+from tests import support
 from tests.support import DbtRun, assert_dbt_ok, ml_latest_small_vars, movielens_dir, run_dbt
+
+# xdist group -> the session fixtures whose tests share one worker (and so one build each).
+BUILD_GROUPS = {
+    "demo": {"demo_build", "sql_engines_demo_build"},
+    "ml-latest-small": {"ml_latest_small_build", "launched_cluster"},
+    "ml-100k": {"ml_100k_build"},
+}
+# Module fixtures of tests/dbt_spark_oss_python/test_submission.py that run dbt or a server.
+DBT_FIXTURES = {"session_build", "launched_server"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group (and mark `dbt`) every test by the build fixtures it reaches."""
+    for item in items:
+        reached = set(getattr(item, "fixturenames", ()))
+        groups = [group for group, fixtures in BUILD_GROUPS.items() if reached & fixtures]
+        if len(groups) > 1:
+            raise pytest.UsageError(
+                f"{item.nodeid} needs the builds of {groups}: a test may reach one build "
+                "group (tests/conftest.py BUILD_GROUPS), or each worker would build both"
+            )
+        item.add_marker(pytest.mark.xdist_group(groups[0] if groups else item.path.name))
+        if groups or reached & DBT_FIXTURES:
+            item.add_marker(pytest.mark.dbt)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    support.CURRENT_TEST = item  # run_dbt refuses to run for a test not marked `dbt`
 
 
 @pytest.fixture(scope="session")

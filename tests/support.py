@@ -26,6 +26,8 @@ DATA_DIR = Path(os.environ.get("MOVIELENS_DATA_DIR", PROJECT_ROOT.parent / "shar
 ARTIFACTS_DIR = PROJECT_ROOT / "artifacts"
 PROFILE = PROJECT_ROOT / "profiles" / "profiles.yml"
 DBT = str(Path(sys.executable).with_name("dbt"))
+# The test being set up or run (tests/conftest.py): run_dbt checks that it is marked `dbt`.
+CURRENT_TEST: Any = None
 
 
 def ml_latest_small_vars(path: Path) -> str:
@@ -106,8 +108,14 @@ def run_dbt(
     """Run the dbt CLI from ``project_dir`` as a user would, isolated in ``spark_dir``.
 
     ``env`` adds to this process's environment; a None value removes the variable. Another
-    project than this one (a test fixture) is run with its own ``profiles.yml``.
+    project than this one (a test fixture) is run with its own ``profiles.yml``. The test
+    that runs it must be marked ``dbt`` (`make test-fast` leaves those out).
     """
+    if CURRENT_TEST is not None and CURRENT_TEST.get_closest_marker("dbt") is None:
+        raise AssertionError(
+            f"{CURRENT_TEST.nodeid} runs dbt: mark it (or its module) pytest.mark.dbt, so that "
+            "make test-fast leaves it out"
+        )
     full_env = {
         **os.environ,
         "MOVIELENS_SPARK_DIR": str(spark_dir),

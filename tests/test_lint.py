@@ -39,6 +39,7 @@ def test_make_lint_covers_python_formatting_sql_and_macros() -> None:
     assert all((PROJECT_ROOT / path).is_dir() for path in linted), linted
 
 
+@pytest.mark.dbt
 @pytest.mark.parametrize("command", make_lint_commands())
 def test_make_lint_command_passes(command: str, tmp_path: Path) -> None:
     env = {

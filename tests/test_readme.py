@@ -28,7 +28,9 @@ def test_readme_setup_commands_are_the_makefile_targets() -> None:
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     assert "make build" in README and "make test" in README
     assert re.search(r"^build: setup\n\t.*dbt build$", makefile, re.M)
-    assert re.search(r"^test: setup\n\t.*pytest$", makefile, re.M)
+    assert re.search(r"^test: setup\n\t.*pytest -n 2 --dist loadgroup$", makefile, re.M)
+    assert re.search(r"^test-fast: setup\n\t.*pytest -m \"not dbt\"$", makefile, re.M)
+    assert "make test-fast" in README
     assert (PROJECT_ROOT / ".ci" / "run").read_text().strip().endswith("make test")
 
 
@@ -84,6 +86,7 @@ def test_readme_spark_sql_reads_the_same_warehouse(demo_build: DbtRun) -> None:
     assert [line[1] for line in lines] == list(expected["similar_movie_title"])
 
 
+@pytest.mark.dbt
 @pytest.mark.parametrize("selector", ["item_similarity", "recommenders", "staging"])
 def test_readme_selectors_exist_and_select_their_path(selector: str, tmp_path: Path) -> None:
     assert f"--selector {selector}" in README

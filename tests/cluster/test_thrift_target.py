@@ -51,7 +51,7 @@ from tests.support import (
     run_dbt,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 
 FLOAT_DECIMALS = 9
 # Columns that legitimately differ between any two builds: wall times, wall-clock stamps,

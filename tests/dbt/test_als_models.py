@@ -17,7 +17,7 @@ import pytest
 
 from tests.support import DbtRun
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 TOP_N = 10
 
 

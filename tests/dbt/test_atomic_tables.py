@@ -41,7 +41,7 @@ SECOND_COMMAND_BUDGET_S = 60.0  # dbt's own start-up and parse; no JVM, no metas
 # How profiles/log4j2.properties formats a line (e.g. "12:05:58 ERROR Executor: ...").
 SPARK_LOG_LINE = re.compile(r"\d\d:\d\d:\d\d (?:WARN|ERROR) [\w.$]+: .*")
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 
 
 def make_project(tmp_path: Path) -> Path:

@@ -95,7 +95,7 @@ def expected_similar_movies(similarities: pd.DataFrame) -> pd.DataFrame:
     return both[both["similarity_rank"] <= TOP_N].reset_index(drop=True)
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_ml_latest_small_similarities_equal_the_seed_computation(
     ml_latest_small_build: DbtRun, ml_latest_small: Path
 ) -> None:
@@ -107,7 +107,7 @@ def test_ml_latest_small_similarities_equal_the_seed_computation(
     assert_same_similarities(actual, expected)
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_ml_latest_small_similar_movies_rank_and_titles(
     ml_latest_small_build: DbtRun, ml_latest_small: Path
 ) -> None:
@@ -131,7 +131,7 @@ def test_ml_latest_small_similar_movies_rank_and_titles(
     assert (toy_story["movie_title"] == "Toy Story (1995)").all()
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_ml_latest_small_has_no_rejects_and_all_ratings_validated(
     ml_latest_small_build: DbtRun, ml_latest_small: Path
 ) -> None:

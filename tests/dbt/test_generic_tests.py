@@ -15,7 +15,7 @@ import pytest
 
 from tests.support import assert_dbt_ok, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 
 # (1, 2) and (null, 1) twice, (3, null) three times; a = 1, 3 three times, 2 and null twice.
 ROWS = [(1, 1), (1, 2), (1, 2), (2, 1), (None, 1), (None, 1), (3, None), (3, None), (3, None)]

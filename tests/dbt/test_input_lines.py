@@ -26,7 +26,7 @@ from python_jobs.datasets.generator import write_dataset
 from python_jobs.datasets.layouts import LAYOUTS, FileFormat
 from tests.support import DbtRun, assert_dbt_ok, run_dbt
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 
 SELECTION = ["--select", "+int_ratings_validated", "+dim_movies", "fct_rejected_rows"]
 CLEAN_RATINGS = 200

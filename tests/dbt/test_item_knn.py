@@ -253,7 +253,7 @@ def test_demo_item_knn_equals_the_numpy_computation(demo_build: DbtRun) -> None:
     assert (lists["score"] > 0).mean() > 0.9  # mostly scored, not popularity completion
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_sql_engine_equals_the_numpy_computation(sql_engines_demo_build: DbtRun) -> None:
     assert_item_knn_matches_reference(sql_engines_demo_build)
     for model in KNN_MODELS:
@@ -266,7 +266,7 @@ def test_sql_engine_equals_the_numpy_computation(sql_engines_demo_build: DbtRun)
         assert sql_engines_demo_build.status(unit_test) == "pass", unit_test
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 @pytest.mark.parametrize("name", KNN_MODELS)
 def test_engines_give_the_same_lists(
     sql_engines_demo_build: DbtRun, demo_build: DbtRun, name: str

@@ -27,7 +27,7 @@ def build_layout(tmp_path: Path, data_dir: Path | str) -> DbtRun:
     return run
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_ml_100k_layout(tmp_path: Path, ml_100k: Path) -> None:
     run = build_layout(tmp_path, ml_100k)
     assert "MovieLens layout ml-100k" in run.output
@@ -48,7 +48,7 @@ def test_ml_100k_layout(tmp_path: Path, ml_100k: Path) -> None:
     assert movies.loc[1, "release_year"] == 1995
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_wrong_path_fails_with_one_line_naming_path_and_files(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-dir"
     run = run_dbt(
@@ -66,7 +66,7 @@ def test_wrong_path_fails_with_one_line_naming_path_and_files(tmp_path: Path) ->
     assert "at org.apache" not in run.output  # no Java stack trace
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_a_relative_path_is_read_from_where_dbt_runs(tmp_path: Path) -> None:
     """Spark alone would look for a relative table location under the warehouse and find
     nothing; the README's `movielens_path: ../shared/data/...` must read those files."""
@@ -92,7 +92,7 @@ def source_view_ddl(work_dir: Path) -> list[str]:
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
     """The hook replaces a source view only when what it reads changes, and then always."""
     first, second = tmp_path / "first", tmp_path / "second"

@@ -23,7 +23,7 @@ from tests.support import DbtRun
 PAIR_MODEL = "int_movie_pair_scores"
 
 
-@pytest.mark.slow
+@pytest.mark.dbt
 def test_auto_runs_the_blocked_engine_and_computes_every_pair_exactly(
     ml_latest_small_build: DbtRun, ml_latest_small: Path
 ) -> None:

@@ -15,7 +15,7 @@ from tests.dbt.test_item_knn import assert_item_knn_matches_reference
 from tests.reference import reference_ranking
 from tests.support import DbtRun
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 TOP_N = 10
 CURVE_DEPTH = 20  # metric_curve_max_k: the evaluation lists are this deep
 METRICS = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support import PROJECT_ROOT, DbtRun, run_dbt
@@ -85,12 +86,14 @@ def assert_stopped_before_anything(run: DbtRun) -> list[str]:
     return [line.strip() for line in run.output.splitlines() if "Invalid var" in line]
 
 
+@pytest.mark.dbt
 def test_a_mistyped_top_n_fails_at_once_in_one_line(tmp_path: Path) -> None:
     run = build_with(tmp_path, {"top_n": '"1/0"'})
     lines = assert_stopped_before_anything(run)
     assert lines == ['Invalid var top_n = "1/0": expected a positive integer']
 
 
+@pytest.mark.dbt
 def test_one_bad_value_per_kind_each_named_with_its_value_and_kind(tmp_path: Path) -> None:
     run = build_with(tmp_path, {**{k: v for k, (v, _) in BAD_VALUES.items()}, **GOOD_VALUES})
     lines = assert_stopped_before_anything(run)

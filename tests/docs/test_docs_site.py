@@ -39,7 +39,7 @@ from tests.support import (
     run_dbt,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.dbt
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -131,7 +131,6 @@ def test_block_bounds_balance_the_pairs_each_block_starts() -> None:
     assert max(per_block) < 0.5 * started.sum()  # no block holds half the work
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "bound", ["all", "eligible", "below"], ids=["blocked", "blocked-at-bound", "declined"]
 )
@@ -159,20 +158,21 @@ def test_pair_scores_on_spark_equal_the_self_join(
         max_ratings=max_ratings,
         blocks=3,
     )
-    declined = [r.message for r in caplog.records if "exceed pair_blocked_max_ratings" in r.message]
+    # (a handler that the dbt plugin added, when an earlier test installed it, may log the
+    # record a second time)
+    declined = {r.getMessage() for r in caplog.records if r.name == "python_jobs.pair_products"}
     if bound == "below":  # the engine declines, saying why; the model's SQL runs instead
         assert actual is None
-        assert declined == [
+        assert declined == {
             f"pair aggregates: {eligible.sum():,} eligible ratings exceed "
             "pair_blocked_max_ratings (10, about 0.0 GB of each Python worker's memory)"
-        ]
+        }
         return
     assert not declined
     assert_same_pairs(actual.toPandas(), self_join_pair_scores(frame, 3, 2))
     assert f"{eligible.sum():,} ratings of" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("file_format", "options", "written_as"),
     [
@@ -215,7 +215,6 @@ def test_a_pair_table_written_by_the_workers_holds_the_self_join(
         assert "rows written" not in printed and files, printed
 
 
-@pytest.mark.slow
 def test_pair_scores_of_movies_all_below_min_raters_are_empty(spark) -> None:
     rows = [(1, 10, 4.0), (2, 10, 3.0), (1, 20, 5.0), (2, 20, 2.5)]
     actual = pair_products.pair_scores(
