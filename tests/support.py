@@ -181,7 +181,8 @@ def run_dbt(
         results=results,
         exit_after_done_s=ended - done_at[0] if done_at else None,
     )
-    log_copy = ARTIFACTS_DIR / f"dbt-{work_dir.name}.log"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # each xdist worker numbers its dirs
+    log_copy = ARTIFACTS_DIR / f"dbt-{worker + '-' if worker else ''}{work_dir.name}.log"
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     log_copy.write_text(run.output)
     return run
