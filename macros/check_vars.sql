@@ -29,6 +29,7 @@
         'stratified_train_share': 'number_0_1_exclusive',
         'stratified_validation_share': 'number_0_1_exclusive',
         'stratified_seed': 'int',
+        'validation_carvings': 'positive_int',
         'als_split_weights': 'split_weights',
         'als_seed': 'int',
         'als_ranks': 'positive_ints',

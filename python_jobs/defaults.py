@@ -13,6 +13,9 @@ STRATIFIED_TRAIN_SHARE = 0.75
 # Share of each user's training part held out for validation (python_jobs.splitting: why 0.1).
 STRATIFIED_VALIDATION_SHARE = 0.1
 STRATIFIED_SEED = 42
+# Validation carvings of each user's training part (python_jobs.splitting): the recommenders
+# are compared on each, so that one draw of validation does not decide what is served.
+VALIDATION_CARVINGS = 3
 SEED_SPLIT_WEIGHTS = (0.6, 0.2, 0.2)
 SEED = 0
 

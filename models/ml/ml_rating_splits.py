@@ -12,4 +12,5 @@ def model(dbt, session):
         train_share=dbt.config.get("train_share"),
         validation_share=dbt.config.get("validation_share"),
         stratified_seed=dbt.config.get("stratified_seed"),
+        carvings=dbt.config.get("carvings"),
     )

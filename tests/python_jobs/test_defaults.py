@@ -13,6 +13,7 @@ VAR_CONSTANTS = {
     "stratified_train_share": "STRATIFIED_TRAIN_SHARE",
     "stratified_validation_share": "STRATIFIED_VALIDATION_SHARE",
     "stratified_seed": "STRATIFIED_SEED",
+    "validation_carvings": "VALIDATION_CARVINGS",
     "als_split_weights": "SEED_SPLIT_WEIGHTS",
     "als_seed": "SEED",
     "top_n": "TOP_N",

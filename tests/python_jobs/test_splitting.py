@@ -9,7 +9,13 @@ import pytest
 from pyspark.sql import functions as sf
 
 from python_jobs.columns import MOVIE_ID, RATING, SPLIT, USER_ID
-from python_jobs.splitting import random_split, split_table, stratified_split_table
+from python_jobs.splitting import (
+    VALIDATION_CARVING,
+    random_split,
+    split_table,
+    splits_from_table,
+    stratified_split_table,
+)
 from tests.python_jobs.ratings import SCHEMA, dense_ratings, key_set, sparse_ratings
 
 
@@ -97,3 +103,38 @@ def test_split_table_protocols_and_checks(spark):
         stratified_split_table(ratings, validation_share=0)
     with pytest.raises(ValueError, match="seed"):
         stratified_split_table(ratings, seed="1")
+
+
+def test_validation_carvings_are_disjoint_segments_of_each_users_training_part(spark):
+    rows = sparse_ratings()
+    table = stratified_split_table(
+        spark.createDataFrame(rows, SCHEMA), train_share=0.75, validation_share=0.1, carvings=3
+    ).toPandas()
+    n = table.groupby(USER_ID).size()
+    n_fit = n.map(lambda x: round(0.75 * x))
+    size = n_fit - n_fit.map(lambda x: round(0.9 * x))  # the validation part of one carving
+    carving = table[VALIDATION_CARVING]
+    # carving 0 is the split's validation; no carving reaches into test
+    assert ((carving == 0) == (table[SPLIT] == "validation")).all()
+    assert carving[table[SPLIT] == "test"].isna().all()
+    for number in range(3):
+        # a carving holds one validation part of every user whose training part has room
+        held = table[carving == number].groupby(USER_ID).size().reindex(n.index, fill_value=0)
+        room = n_fit >= (number + 1) * size
+        expected = size.where(room, 0).where(size > 0, 0)
+        assert held.tolist() == expected.tolist(), number
+    assert (carving.dropna() < 3).all() and carving.notna().sum() > 2 * len(n)
+
+
+def test_splits_of_a_carving_partition_the_training_part(spark):
+    rows = sparse_ratings()
+    splits = stratified_split_table(spark.createDataFrame(rows, SCHEMA), carvings=2)
+    fit = key_set(splits.where(sf.col(SPLIT) != "test"))
+    test = key_set(splits.where(sf.col(SPLIT) == "test"))
+    held_first = key_set(splits.where(sf.col(VALIDATION_CARVING) == 1))
+    train, validation, carving_test = (key_set(part) for part in splits_from_table(splits, 1))
+    assert validation == held_first and validation and not validation & train
+    assert train | validation == fit and carving_test == test
+    # carving 0 is the split column's
+    zero = [key_set(part) for part in splits_from_table(splits, 0)]
+    assert zero[1] == key_set(splits.where(sf.col(SPLIT) == "validation"))
