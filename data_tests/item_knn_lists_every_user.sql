@@ -1,20 +1,13 @@
--- A cross-model promise: every user who should get an item-kNN list gets top_n movies (the
--- metric curves' max(top_n, metric_curve_max_k) for evaluation), or every unrated movie of
--- the fit scope when fewer remain. Tuning: users with a validation rating, per grid cell;
--- evaluation: users with a test rating; serving: every user.
+-- A cross-model promise: every user with a validation rating (at most tuning_max_users, the
+-- seeded sample) gets an item-kNN tuning list of top_n movies in every grid cell, or every
+-- unrated movie of the training split when fewer remain (the recommendations' lists are held
+-- to their scopes by the generic test lists_follow_their_fit_scopes).
 {%- set top_n = var('top_n') | int %}
-{%- set evaluation_depth = [top_n, var('metric_curve_max_k') | int] | max %}
 with
 
 validation_lists as (
 
     select * from {{ ref('int_item_knn_validation_lists') }}
-
-),
-
-recommendations as (
-
-    select * from {{ ref('ml_item_knn_recommendations') }}
 
 ),
 
@@ -24,129 +17,75 @@ splits as (
 
 ),
 
-validated_ratings as (
-
-    select * from {{ ref('int_ratings_validated') }}
-
-),
-
 fit_ratings as (
 
     select
-        'tuning' as purpose,
         user_id,
         movie_id
     from splits
     where split = 'train'
 
-    union all
+),
+
+sampled_users as (
 
     select
-        'evaluation' as purpose,
         user_id,
-        movie_id
+        row_number() over (order by xxhash64(17, user_id), user_id) as sample_rank
     from splits
-    where split != 'test'
-
-    union all
-
-    select
-        'serving' as purpose,
-        user_id,
-        movie_id
-    from validated_ratings
+    where split = 'validation'
+    group by user_id
 
 ),
 
 expected_users as (
 
-    select distinct
-        'tuning' as purpose,
-        user_id
-    from splits
-    where split = 'validation'
-
-    union all
-
-    select distinct
-        'evaluation' as purpose,
-        user_id
-    from splits
-    where split = 'test'
-
-    union all
-
-    select distinct
-        'serving' as purpose,
-        user_id
-    from validated_ratings
+    select user_id
+    from sampled_users
+    where sample_rank <= {{ var('tuning_max_users') }}
 
 ),
 
-catalog_sizes as (
+catalog_size as (
 
-    select
-        purpose,
-        count(distinct movie_id) as num_movies
+    select count(distinct movie_id) as num_movies
     from fit_ratings
-    group by purpose
 
 ),
 
 rated_counts as (
 
     select
-        purpose,
         user_id,
         count(*) as num_rated
     from fit_ratings
-    group by purpose, user_id
+    group by user_id
 
 ),
 
 expected_lengths as (
 
     select
-        expected_users.purpose,
         expected_users.user_id,
         least(
-            case
-                when expected_users.purpose = 'evaluation' then {{ evaluation_depth }}
-                else {{ top_n }}
-            end,
-            catalog_sizes.num_movies - coalesce(rated_counts.num_rated, 0)
+            {{ top_n }}, catalog_size.num_movies - coalesce(rated_counts.num_rated, 0)
         ) as expected_length
     from expected_users
-    inner join catalog_sizes
-        on expected_users.purpose = catalog_sizes.purpose
+    cross join catalog_size
     left join rated_counts
-        on
-            expected_users.purpose = rated_counts.purpose
-            and expected_users.user_id = rated_counts.user_id
+        on expected_users.user_id = rated_counts.user_id
 
 ),
 
 list_lengths as (
 
     select
-        'tuning' as purpose,
         k,
         min_co_raters,
         user_id,
         count(*) as list_length
     from validation_lists
     group by k, min_co_raters, user_id
-
-    union all
-
-    select
-        purpose,
-        0 as k,
-        0 as min_co_raters,
-        user_id,
-        count(*) as list_length
-    from recommendations
-    group by purpose, user_id
 
 ),
 
@@ -164,46 +103,27 @@ co_rater_floors as (
 
 list_cells as (
 
-    -- Every tuning cell of the vars; one list per user for evaluation and serving.
     select
-        'tuning' as purpose,
         neighbour_counts.k,
         co_rater_floors.min_co_raters
     from neighbour_counts
     cross join co_rater_floors
-
-    union all
-
-    select
-        'evaluation' as purpose,
-        0 as k,
-        0 as min_co_raters
-
-    union all
-
-    select
-        'serving' as purpose,
-        0 as k,
-        0 as min_co_raters
 
 ),
 
 wrong_lengths as (
 
     select
-        expected_lengths.purpose,
         list_cells.k,
         list_cells.min_co_raters,
         expected_lengths.user_id,
         expected_lengths.expected_length,
         coalesce(list_lengths.list_length, 0) as list_length
     from expected_lengths
-    inner join list_cells
-        on expected_lengths.purpose = list_cells.purpose
+    cross join list_cells
     left join list_lengths
         on
-            list_cells.purpose = list_lengths.purpose
-            and list_cells.k = list_lengths.k
+            list_cells.k = list_lengths.k
             and list_cells.min_co_raters = list_lengths.min_co_raters
             and expected_lengths.user_id = list_lengths.user_id
     where coalesce(list_lengths.list_length, 0) != expected_lengths.expected_length

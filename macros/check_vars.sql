@@ -46,6 +46,8 @@
         'implicit_alphas': 'positive_numbers',
         'implicit_max_iter': 'positive_int',
         'metric_curve_max_k': 'positive_int',
+        'tuning_max_users': 'positive_int',
+        'blend_depth': 'positive_int',
     }) }}
 {% endmacro %}
 

@@ -50,8 +50,9 @@
 {% endtest %}
 
 
-{% test values_between(model, column_name, min_value, max_value, inclusive=true) %}
-    {#- Fails with every row whose value lies outside [min_value, max_value], or is null/NaN. -#}
+{% test values_between(model, column_name, min_value, max_value, inclusive=true, allow_null=false) %}
+    {#- Fails with every row whose value lies outside [min_value, max_value], or is NaN, or is
+        null unless allow_null. -#}
     {%- set low = '>=' if inclusive else '>' -%}
     {%- set high = '<=' if inclusive else '<' -%}
     select *
@@ -60,7 +61,9 @@
         {{ column_name }} {{ low }} {{ min_value }}
         and {{ column_name }} {{ high }} {{ max_value }}
     )
+    {%- if not allow_null %}
     or {{ column_name }} is null
+    {%- endif %}
     or isnan({{ column_name }})
 {% endtest %}
 
@@ -116,4 +119,164 @@
     from {{ model }}
     where {{ condition }}
     having count(*) != {{ expected }}
+{% endtest %}
+
+
+{% test lists_follow_their_fit_scopes(model, splits, ratings, max_movies=none) %}
+    {#- A recommender's lists table (purpose, carving, user_id, recommendation_rank,
+        movie_id) against the protocol (python_jobs/scopes.py). Fails with one row per
+        listed movie the user rated in the list's fit (`already rated`), and per user who
+        should have a list but whose list is missing or has the wrong length (`wrong
+        length`). Fit and users: each validation carving's training part and its validation
+        users (at most tuning_max_users, the seeded sample), train + validation and the test
+        users (evaluation), every validated rating and its users (serving). A full list is
+        as deep as the purpose's (var top_n, blend_depth, metric_curve_max_k), or holds
+        every unrated movie of the fit when fewer remain (of its `max_movies` most-rated
+        movies, for a model that lists no others). -#}
+    {%- set list_depth = [var('top_n'), var('blend_depth')] | max -%}
+    {%- set evaluation_depth = [list_depth, var('metric_curve_max_k')] | max -%}
+    with
+
+    lists as (
+        select
+            case when purpose = 'validation' then concat('validation_', carving) else purpose end
+                as scope,
+            user_id,
+            movie_id
+        from {{ model }}
+    ),
+
+    fit_ratings as (
+        {%- for carving in range(var('validation_carvings')) %}
+        select 'validation_{{ carving }}' as scope, user_id, movie_id
+        from {{ splits }}
+        where split != 'test' and coalesce(validation_carving != {{ carving }}, true)
+        union all
+        {%- endfor %}
+        select 'evaluation' as scope, user_id, movie_id from {{ splits }} where split != 'test'
+        union all
+        select 'serving' as scope, user_id, movie_id from {{ ratings }}
+    ),
+
+    sampled_validation_users as (
+        select
+            concat('validation_', validation_carving) as scope,
+            user_id,
+            row_number() over (
+                partition by validation_carving order by xxhash64(17, user_id), user_id
+            ) as sample_rank
+        from {{ splits }}
+        where validation_carving is not null
+        group by validation_carving, user_id
+    ),
+
+    expected_users as (
+        select scope, user_id from sampled_validation_users
+        where sample_rank <= {{ var('tuning_max_users') }}
+        union all
+        select distinct 'evaluation' as scope, user_id from {{ splits }} where split = 'test'
+        union all
+        select distinct 'serving' as scope, user_id from {{ ratings }}
+    ),
+
+    movie_counts as (
+        select
+            scope,
+            movie_id,
+            row_number() over (partition by scope order by count(*) desc, movie_id) as movie_rank
+        from fit_ratings
+        group by scope, movie_id
+    ),
+
+    candidate_movies as (
+        select scope, movie_id from movie_counts
+        {%- if max_movies is not none %}
+        where movie_rank <= {{ max_movies }}
+        {%- endif %}
+    ),
+
+    catalog_sizes as (
+        select scope, count(*) as num_movies from candidate_movies group by scope
+    ),
+
+    rated_candidates as (
+        select fit_ratings.scope, fit_ratings.user_id, count(*) as num_rated
+        from fit_ratings
+        inner join candidate_movies
+            on fit_ratings.scope = candidate_movies.scope
+            and fit_ratings.movie_id = candidate_movies.movie_id
+        group by fit_ratings.scope, fit_ratings.user_id
+    ),
+
+    list_lengths as (
+        select scope, user_id, count(*) as list_length from lists group by scope, user_id
+    ),
+
+    wrong_lengths as (
+        select
+            'wrong length' as problem,
+            expected_users.scope,
+            expected_users.user_id,
+            cast(null as int) as movie_id
+        from expected_users
+        inner join catalog_sizes
+            on expected_users.scope = catalog_sizes.scope
+        left join rated_candidates
+            on expected_users.scope = rated_candidates.scope
+            and expected_users.user_id = rated_candidates.user_id
+        left join list_lengths
+            on expected_users.scope = list_lengths.scope
+            and expected_users.user_id = list_lengths.user_id
+        where coalesce(list_lengths.list_length, 0) != least(
+            case when expected_users.scope = 'evaluation' then {{ evaluation_depth }}
+                else {{ list_depth }} end,
+            catalog_sizes.num_movies - coalesce(rated_candidates.num_rated, 0)
+        )
+    ),
+
+    already_rated as (
+        select 'already rated' as problem, lists.scope, lists.user_id, lists.movie_id
+        from lists
+        inner join fit_ratings
+            on lists.scope = fit_ratings.scope
+            and lists.user_id = fit_ratings.user_id
+            and lists.movie_id = fit_ratings.movie_id
+    )
+
+    select * from wrong_lengths
+    union all
+    select * from already_rated
+{% endtest %}
+
+
+{% test every_user_has_top_n_rows(model, users, user_column='user_id') %}
+    {#- Fails with every user id of `users` (null ids aside) that has not exactly top_n rows
+        in the model, with the rows it has. -#}
+    with
+
+    expected_users as (
+
+        select distinct {{ user_column }} as user_id
+        from {{ users }}
+        where {{ user_column }} is not null
+
+    ),
+
+    counts as (
+
+        select
+            {{ user_column }} as user_id,
+            count(*) as num_rows
+        from {{ model }}
+        group by {{ user_column }}
+
+    )
+
+    select
+        expected_users.user_id,
+        coalesce(counts.num_rows, 0) as num_rows
+    from expected_users
+    left join counts
+        on expected_users.user_id = counts.user_id
+    where coalesce(counts.num_rows, 0) != {{ var('top_n') }}
 {% endtest %}

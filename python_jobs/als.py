@@ -25,6 +25,8 @@ not available over Spark Connect.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,11 +36,12 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 from python_jobs import defaults
-from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, TITLE, USER_ID
+from python_jobs.columns import MOVIE_ID, PREDICTION, RANK, RATING, SCORE, TITLE, USER_ID
 from python_jobs.metrics import check_positive_int, require_columns
 from python_jobs.popularity import popularity_top_n
-from python_jobs.scoring import SCORE_BLOCK_USERS, top_columns
+from python_jobs.scoring import Interactions, blocked_top_n
 from python_jobs.splitting import check_seed, ids_and_rating
+from python_jobs.tasks import run_jobs
 
 RECOMMENDATION_SOURCE = "recommendation_source"
 
@@ -160,67 +163,157 @@ def predict_known(model: ALSModel, frame: DataFrame) -> DataFrame:
     )
 
 
-def als_top_n(*, model: ALSModel, users: DataFrame, exclude: DataFrame, top_n: int) -> DataFrame:
-    """Each of ``users`` (that the model knows) gets its ``top_n`` unexcluded movies.
+@dataclass(frozen=True)
+class FactorJob:
+    """One list-making job of a fitted model (:func:`factor_top_n`).
 
-    Scores every (user, trained movie) pair, the same work as ``recommendForAllUsers``, on
-    the driver in numpy blocks of ``SCORE_BLOCK_USERS`` users: the factors, the users'
-    excluded pairs and the lists are small, and a Spark cross join of the same pairs costs
-    far more (docs/benchmarks.md, python_jobs/scoring.py). Ranked by prediction
-    (the factors' dot product, in float64), ties by lower movie id. Only movies with item
-    factors, i.e. seen in training, can come out; a user with fewer candidates than
-    ``top_n`` gets a shorter list.
+    Attributes
+    ----------
+    model
+        The fitted ALS model: its movies are the candidates.
+    seen
+        ``user_id``, ``movie_id`` of the fit: a user's are excluded from their list, and
+        the movies' counts order equal scores (most-rated first) when ``unknown_users`` is
+        ``"popular"``.
+    users
+        ``user_id`` of the users to list.
+    depth
+        List length.
+    unknown_users
+        ``"popular"``: a user without factors scores 0 everywhere and gets the most-rated
+        movies, equal scores going to the more-rated movie, then the lower id; ``"skip"``:
+        such a user gets no list, equal scores go to the lower movie id.
+    """
+
+    model: ALSModel
+    seen: DataFrame
+    users: DataFrame
+    depth: int
+    unknown_users: str = "skip"
+
+
+FACTOR_ROWS = (
+    "job int, role string, user_id int, movie_id int, n_ratings bigint, features array<double>"
+)
+FACTOR_LIST_SCHEMA = "user_id int, movie_id int, score double, recommendation_rank int"
+
+
+def _factor_rows(number: int, job: FactorJob) -> DataFrame:
+    """A job's rows for :func:`_factor_task`: the movies' factors and counts, the listed
+    users and their factors, and what they saw."""
+    listed = job.users.select(sf.col(USER_ID).cast("int").alias(USER_ID)).distinct()
+    seen = job.seen.select(
+        sf.col(USER_ID).cast("int").alias(USER_ID), sf.col(MOVIE_ID).cast("int").alias(MOVIE_ID)
+    )
+    counts = seen.groupBy(MOVIE_ID).agg(sf.count(sf.lit(1)).alias("n_ratings"))
+    features = sf.col("features").cast("array<double>").alias("features")
+    null_int, null_long = sf.lit(None).cast("int"), sf.lit(None).cast("bigint")
+    null_features = sf.lit(None).cast("array<double>").alias("features")
+    items = job.model.itemFactors.select(sf.col("id").alias(MOVIE_ID), features).join(
+        counts, on=MOVIE_ID, how="left"
+    )
+    users = job.model.userFactors.select(sf.col("id").alias(USER_ID), features).join(
+        listed, on=USER_ID, how="left_semi"
+    )
+    parts = [
+        items.select(sf.lit("item").alias("role"), null_int.alias(USER_ID), MOVIE_ID,
+                     "n_ratings", "features"),
+        users.select(sf.lit("user").alias("role"), USER_ID, null_int.alias(MOVIE_ID),
+                     null_long.alias("n_ratings"), "features"),
+        listed.select(sf.lit("listed").alias("role"), USER_ID, null_int.alias(MOVIE_ID),
+                      null_long.alias("n_ratings"), null_features),
+        seen.join(listed, on=USER_ID, how="left_semi").select(
+            sf.lit("seen").alias("role"), USER_ID, MOVIE_ID, null_long.alias("n_ratings"),
+            null_features,
+        ),
+    ]  # fmt: skip
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.unionByName(part)
+    return rows.select(sf.lit(number).alias("job"), *rows.columns)
+
+
+def _factor_task(params: tuple[int, str], frame: pd.DataFrame) -> pd.DataFrame:
+    """One job's lists from its rows (:func:`_factor_rows`), scored in numpy a block of users
+    at a time (:func:`python_jobs.scoring.blocked_top_n`)."""
+    depth, unknown_users = params
+    items = frame[frame["role"] == "item"].sort_values(MOVIE_ID)
+    if items.empty:
+        return pd.DataFrame({USER_ID: [], MOVIE_ID: [], SCORE: [], RANK: []}).astype(
+            {USER_ID: "int32", MOVIE_ID: "int32", SCORE: "float64", RANK: "int32"}
+        )
+    movie_ids = items[MOVIE_ID].to_numpy(dtype=np.int64)
+    rank = len(items["features"].iloc[0]) if len(items) else 0
+    item_matrix = np.asarray(items["features"].tolist(), dtype=np.float64).reshape(-1, rank)
+    listed = np.unique(frame.loc[frame["role"] == "listed", USER_ID].to_numpy(dtype=np.int64))
+    known = frame[frame["role"] == "user"]
+    user_matrix = np.zeros((len(listed) + 1, rank))  # the last row: a user not in `listed`
+    where = np.searchsorted(listed, known[USER_ID].to_numpy(dtype=np.int64))
+    if len(known):
+        user_matrix[where] = np.asarray(known["features"].tolist(), dtype=np.float64)
+    if unknown_users == "skip":
+        listed_users = np.sort(known[USER_ID].to_numpy(dtype=np.int64))
+        tie_order = np.arange(len(movie_ids))  # equal scores: the lower movie id
+    else:
+        listed_users, tie_order = listed, None  # equal scores: the more-rated movie
+    seen = frame[frame["role"] == "seen"]
+    rows = np.searchsorted(listed, seen[USER_ID].to_numpy(dtype=np.int64))
+    cols = np.searchsorted(movie_ids, seen[MOVIE_ID].to_numpy(dtype=np.int64))
+    inside = cols < len(movie_ids)
+    inside[inside] = movie_ids[cols[inside]] == seen[MOVIE_ID].to_numpy(dtype=np.int64)[inside]
+    interactions = Interactions(
+        user_ids=listed,
+        movie_ids=movie_ids,
+        movie_counts=items["n_ratings"].fillna(0).to_numpy(dtype=np.int64),
+        matrix=scipy.sparse.csr_matrix(
+            (np.ones(int(inside.sum())), (rows[inside], cols[inside])),
+            shape=(len(listed), len(movie_ids)),
+        ),
+    )
+
+    def scores(user_rows: np.ndarray, history: scipy.sparse.csr_matrix) -> np.ndarray:
+        block = user_matrix[user_rows] @ item_matrix.T
+        return np.where(np.isnan(block), -np.inf, block)
+
+    lists = blocked_top_n(
+        interactions=interactions,
+        scores=scores,
+        user_ids=listed_users,
+        top_n=depth,
+        tie_order=tie_order,
+    )
+    return lists.astype({USER_ID: "int32", MOVIE_ID: "int32", SCORE: "float64", RANK: "int32"})
+
+
+def factor_top_n(jobs: Mapping[int, FactorJob]) -> DataFrame:
+    """Every job's lists from its model's factors, one Spark task a job (``job`` and
+    ``FACTOR_LIST_SCHEMA``; ``score`` is the factors' dot product, in float64).
+
+    Scores every (listed user, candidate movie) pair, the same work as
+    ``recommendForAllUsers``, in numpy blocks of users inside the task: the factors, the
+    users' seen pairs and the lists are small, and a Spark cross join of the same pairs costs
+    far more (docs/benchmarks.md). Only movies with item factors can come out; a user with
+    fewer candidates than the depth gets a shorter list.
+    """
+    numbers = list(jobs)
+    rows = _factor_rows(numbers[0], jobs[numbers[0]])
+    for number in numbers[1:]:
+        rows = rows.unionByName(_factor_rows(number, jobs[number]))
+    params = {number: (int(job.depth), job.unknown_users) for number, job in jobs.items()}
+    return run_jobs(rows, params, _factor_task, FACTOR_LIST_SCHEMA)
+
+
+def als_top_n(*, model: ALSModel, users: DataFrame, exclude: DataFrame, top_n: int) -> DataFrame:
+    """Each of ``users`` (that the model knows) gets its ``top_n`` unexcluded movies, ranked
+    by prediction (the factors' dot product, in float64), ties by lower movie id
+    (:func:`factor_top_n`, in a Spark task).
 
     Returns ``user_id``, ``movie_id``, ``prediction`` and RANK (1..top_n).
     """
-    user_factors, item_factors = _factors(model)
-    wanted = users.select(USER_ID).distinct()
-    known = user_factors.join(wanted, on=USER_ID, how="left_semi").toPandas()
-    known = known.sort_values(USER_ID, ignore_index=True)
-    items = item_factors.toPandas().sort_values(MOVIE_ID, ignore_index=True)
-    user_ids = known[USER_ID].to_numpy()
-    movie_ids = items[MOVIE_ID].to_numpy()
-    rank = model.rank
-    user_matrix = np.asarray(known["user_features"].tolist(), dtype=np.float64).reshape(-1, rank)
-    item_matrix = np.asarray(items["item_features"].tolist(), dtype=np.float64).reshape(-1, rank)
-    excluded = (
-        exclude.select(USER_ID, MOVIE_ID).join(wanted, on=USER_ID, how="left_semi").toPandas()
-    )
-    rows = pd.Index(user_ids).get_indexer(excluded[USER_ID])
-    cols = pd.Index(movie_ids).get_indexer(excluded[MOVIE_ID])
-    inside = (rows >= 0) & (cols >= 0)  # a movie without item factors is no candidate
-    mask = scipy.sparse.csr_matrix(
-        (np.ones(int(inside.sum()), dtype=bool), (rows[inside], cols[inside])),
-        shape=(len(user_ids), len(movie_ids)),
-    )
-    depth = min(top_n, len(movie_ids))
-    frames = []
-    for start in range(0, len(user_ids), SCORE_BLOCK_USERS):
-        block = slice(start, start + SCORE_BLOCK_USERS)
-        scores = user_matrix[block] @ item_matrix.T
-        scores[mask[block].toarray() | np.isnan(scores)] = -np.inf
-        # columns ascend by movie id: ties go to the lower column, the lower id
-        columns = top_columns(scores, depth)
-        chosen = np.take_along_axis(scores, columns, axis=1)
-        keep = np.isfinite(chosen).ravel()
-        frames.append(
-            pd.DataFrame(
-                {
-                    USER_ID: np.repeat(user_ids[block], depth)[keep],
-                    MOVIE_ID: movie_ids[columns].ravel()[keep],
-                    PREDICTION: chosen.ravel()[keep],
-                    RANK: np.tile(np.arange(1, depth + 1), len(chosen))[keep],
-                }
-            )
-        )
-    lists = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame({USER_ID: [], MOVIE_ID: [], PREDICTION: [], RANK: []})
-    )
-    return users.sparkSession.createDataFrame(
-        lists.astype({USER_ID: "int32", MOVIE_ID: "int32", PREDICTION: "float64", RANK: "int32"}),
-        f"{USER_ID} int, {MOVIE_ID} int, {PREDICTION} double, {RANK} int",
+    check_positive_int(top_n, name="top_n")
+    job = FactorJob(model=model, seen=exclude, users=users, depth=top_n, unknown_users="skip")
+    return factor_top_n({0: job}).select(
+        USER_ID, MOVIE_ID, sf.col(SCORE).alias(PREDICTION), RANK
     )
 
 

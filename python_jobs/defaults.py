@@ -44,3 +44,8 @@ KNN_MIN_CO_RATERS = (2, 5)
 
 # The metric curves reach this k; test-time lists are this deep.
 METRIC_CURVE_MAX_K = 20
+
+# Validation users of a recommender's tuning and validation lists, at most (a seeded sample
+# beyond it: python_jobs.scopes), and the depth of the lists the blend fuses.
+TUNING_MAX_USERS = 10000
+BLEND_DEPTH = 50

@@ -17,7 +17,7 @@ from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as sf
 
-from python_jobs import als
+from python_jobs import als, beyond_accuracy
 from python_jobs.columns import MOVIE_ID, PURPOSE, RANK, RECOMMENDER, USER_ID
 from python_jobs.metrics import (
     RANKING_METRIC_COLUMNS,
@@ -37,12 +37,20 @@ EVALUATION_COLUMNS = (
     "ndcg_at_k",
     "map_at_k",
     "catalog_coverage",
+    "novelty",
+    "intra_list_diversity",
+    "serendipity",
+    "precision_at_k_lightest",
+    "precision_at_k_heaviest",
     "k",
     "n_users_evaluated",
     "params",
     "validation_ndcg_at_k",
+    "validation_ndcg_std",
+    "validation_carvings",
     "is_served",
 )
+GENRE = "genre"
 EXPLICIT_ALS = "als"
 
 
@@ -54,6 +62,7 @@ def evaluation_table(
     selection: DataFrame,
     top_n: int,
     als_lists: DataFrame | None = None,
+    movies: DataFrame | None = None,
 ) -> DataFrame:
     """Score every recommender on the test split.
 
@@ -68,18 +77,27 @@ def evaluation_table(
         Recommender name -> its lists table (``purpose``, ``user_id``, ``movie_id``,
         RANK); the ``evaluation`` rows are scored.
     selection
-        ``recommender``, ``params``, ``validation_ndcg_at_k``, ``is_served``: the tuned
-        recommenders' chosen cells (the explicit ALS row gets its grid's cell elsewhere).
+        ``recommender``, ``params``, ``validation_ndcg_at_k``, ``validation_ndcg_std``,
+        ``validation_carvings``, ``is_served``: the tuned recommenders' chosen cells and
+        their validation figures (:mod:`python_jobs.selection`; the explicit ALS row gets
+        its grid's cell elsewhere).
     top_n
         ``k`` of the metrics.
     als_lists
         The model's :func:`als_test_lists`, at least ``top_n`` deep (computed when None).
+    movies
+        ``movie_id``, ``genres`` (an array): the genres the intra-list diversity and the
+        serendipity compare movies by (:mod:`python_jobs.beyond_accuracy`); without it
+        they compare them by co-occurrence in train + validation.
 
     Returns
     -------
     DataFrame
         One row per recommender with the columns of ``EVALUATION_COLUMNS``. Rating
-        errors (``rmse``, ``mae``) are null for recommenders that predict no rating.
+        errors (``rmse``, ``mae``) are null for recommenders that predict no rating. The
+        beyond-accuracy metrics are Microsoft Recommenders' (:mod:`python_jobs.
+        beyond_accuracy`), over the same test lists at ``top_n``, with train + validation
+        as the history.
     """
     check_positive_int(top_n, name="top_n")
     if als_lists is None:
@@ -96,9 +114,18 @@ def evaluation_table(
     errors = regression_metrics(predictions=als_model.transform(test)).select(
         sf.lit(EXPLICIT_ALS).alias(RECOMMENDER), "rmse", "mae"
     )
-    chosen = selection.select(RECOMMENDER, "params", "validation_ndcg_at_k", "is_served")
+    chosen = selection.select(
+        RECOMMENDER,
+        "params",
+        "validation_ndcg_at_k",
+        "validation_ndcg_std",
+        "validation_carvings",
+        "is_served",
+    )
+    beyond = _beyond_accuracy(lists, relevant, seen, top_n, movies)
     return (
         ranking.join(errors, on=RECOMMENDER, how="left")
+        .join(beyond, on=RECOMMENDER, how="left")
         .join(chosen, on=RECOMMENDER, how="left")
         .select(
             RECOMMENDER,
@@ -106,12 +133,55 @@ def evaluation_table(
             "mae",
             *RANKING_METRIC_COLUMNS[:-1],
             "catalog_coverage",
+            "novelty",
+            "intra_list_diversity",
+            "serendipity",
+            "precision_at_k_lightest",
+            "precision_at_k_heaviest",
             sf.lit(top_n).alias("k"),
             "n_users_evaluated",
             "params",
             "validation_ndcg_at_k",
+            "validation_ndcg_std",
+            sf.col("validation_carvings").cast("int").alias("validation_carvings"),
             sf.coalesce(sf.col("is_served"), sf.lit(False)).alias("is_served"),
         )
+    )
+
+
+def _beyond_accuracy(
+    lists: DataFrame,
+    relevant: DataFrame,
+    seen: DataFrame,
+    top_n: int,
+    movies: DataFrame | None,
+) -> DataFrame:
+    """Novelty, intra-list diversity, serendipity and precision by activity of every
+    recommender's test lists (one row each)."""
+    features = None
+    if movies is not None:
+        features = movies.select(MOVIE_ID, sf.explode("genres").alias(GENRE))
+    group = [RECOMMENDER]
+    kwargs = {"recommendations": lists, "k": top_n, "group_cols": group}
+    parts = [
+        beyond_accuracy.novelty(train=seen, **kwargs),
+        beyond_accuracy.intra_list_diversity(
+            item_features=features,
+            train=None if features is not None else seen,
+            feature_col=GENRE,
+            **kwargs,
+        ),
+        beyond_accuracy.serendipity(
+            train=seen, relevant=relevant, item_features=features, feature_col=GENRE, **kwargs
+        ),
+        beyond_accuracy.precision_by_activity(relevant=relevant, train=seen, **kwargs),
+    ]
+    result = parts[0].select(RECOMMENDER, "novelty")
+    result = result.join(parts[1].select(RECOMMENDER, "intra_list_diversity"), on=RECOMMENDER)
+    result = result.join(parts[2].select(RECOMMENDER, "serendipity"), on=RECOMMENDER)
+    return result.join(
+        parts[3].select(RECOMMENDER, "precision_at_k_lightest", "precision_at_k_heaviest"),
+        on=RECOMMENDER,
     )
 
 

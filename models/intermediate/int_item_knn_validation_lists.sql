@@ -1,6 +1,7 @@
 -- The item-kNN tuning grid's lists: for every cell (k in knn_neighbours x co-rater floor in
--- knn_min_co_raters) and every user with a validation rating, the top_n movies fitted on
--- the training split (definition: macros/item_knn.sql, item_knn_lists).
+-- knn_min_co_raters) and every user with a validation rating (at most tuning_max_users of
+-- them), the top_n movies fitted on the training split (definition: macros/item_knn.sql,
+-- item_knn_lists).
 --
 -- This query is the definition. The var `knn_engine` (auto by default) may build the same
 -- rows with sparse products instead (python_jobs/item_knn.py, config `python_engine` in the
@@ -52,13 +53,26 @@ train_pair_aggregates as (
 
 ),
 
-validation_users as (
+sampled_validation_users as (
 
-    select distinct
-        'tuning' as purpose,
-        user_id
+    -- beyond tuning_max_users, the same seeded sample as the Python recommenders'
+    -- (python_jobs/scopes.py)
+    select
+        user_id,
+        row_number() over (order by xxhash64(17, user_id), user_id) as sample_rank
     from splits
     where split = 'validation'
+    group by user_id
+
+),
+
+validation_users as (
+
+    select
+        'tuning' as purpose,
+        user_id
+    from sampled_validation_users
+    where sample_rank <= {{ var('tuning_max_users') }}
 
 ),
 

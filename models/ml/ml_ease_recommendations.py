@@ -1,10 +1,10 @@
-"""EASE with its tuned cell: test-time lists and served lists, by purpose."""
+"""EASE with its tuned cell: validation, test-time and served lists, by purpose."""
 
-from python_jobs import pipeline
+from python_jobs import ranking_tables
 
 
 def model(dbt, session):
-    return pipeline.recommender_lists_table(
+    return ranking_tables.recommender_lists_table(
         recommender="ease",
         splits=dbt.ref("ml_rating_splits"),
         ratings=dbt.ref("int_ratings_validated"),
@@ -12,4 +12,6 @@ def model(dbt, session):
         fixed={"max_movies": dbt.config.get("max_movies")},
         top_n=dbt.config.get("top_n"),
         evaluation_depth=dbt.config.get("evaluation_depth"),
+        blend_depth=dbt.config.get("blend_depth"),
+        max_users=dbt.config.get("max_users"),
     )

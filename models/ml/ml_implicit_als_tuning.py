@@ -1,10 +1,10 @@
 """Implicit-feedback ALS: one row per grid cell, fitted on train, scored on validation."""
 
-from python_jobs import pipeline
+from python_jobs import ranking_tables
 
 
 def model(dbt, session):
-    return pipeline.recommender_tuning_table(
+    return ranking_tables.recommender_tuning_table(
         recommender="implicit_als",
         splits=dbt.ref("ml_rating_splits"),
         grid={
@@ -14,4 +14,5 @@ def model(dbt, session):
         },
         fixed={"max_iter": dbt.config.get("max_iter"), "seed": dbt.config.get("seed")},
         top_n=dbt.config.get("top_n"),
+        max_users=dbt.config.get("max_users"),
     )

@@ -1,11 +1,15 @@
--- Item-kNN lists of the tuned cell (the highest validation NDCG@k in ml_item_knn_tuning),
--- fitted twice: on train + validation for the users with a test rating ('evaluation'), and
--- on every validated rating, with the cosine path's pair aggregates, for every user
--- ('serving'). Both go through one item_knn_lists query (macros/item_knn.sql).
+-- Item-kNN lists of the tuned cell (the highest validation NDCG@k in ml_item_knn_tuning), by
+-- purpose: fitted on each validation carving's training part for its (sampled) validation
+-- users ('validation'), on train + validation for the users with a test rating
+-- ('evaluation'), and on every validated rating, with the cosine path's pair aggregates, for
+-- every user ('serving'). Every scope goes through one item_knn_lists query
+-- (macros/item_knn.sql), keyed by `scope`.
 --
 -- This query is the definition. The var `knn_engine` (auto by default) may build the same
--- rows with sparse products instead (python_jobs/item_knn.py, config `python_engine` in the
--- YAML).
+-- rows with sparse products in Spark tasks instead (python_jobs/item_knn.py, config
+-- `python_engine` in the YAML).
+{%- set carvings = range(var('validation_carvings')) | list %}
+{%- set validation_depth = [var('top_n'), var('blend_depth')] | max %}
 with
 
 splits as (
@@ -14,7 +18,8 @@ splits as (
         user_id,
         movie_id,
         rating,
-        split
+        split,
+        validation_carving
     from {{ ref('ml_rating_splits') }}
 
 ),
@@ -50,15 +55,65 @@ tuning as (
 
 ),
 
+non_test_ratings as (
+
+    select
+        user_id,
+        movie_id,
+        rating
+    from splits
+    where split != 'test'
+
+),
+
+{% for carving in carvings %}
+
+carving_{{ carving }}_ratings as (
+
+    -- carving {{ carving }}'s training part: the non-test ratings but its validation ones
+    select
+        user_id,
+        movie_id,
+        rating
+    from splits
+    where split != 'test' and coalesce(validation_carving != {{ carving }}, true)
+
+),
+
+carving_{{ carving }}_pairs as (
+
+    {{ movie_pair_self_join('carving_' ~ carving ~ '_ratings', var('min_co_raters'), ['rating']) }}
+
+),
+
+{% endfor %}
+
+non_test_pairs as (
+
+    -- macros/movie_pairs.sql: the cosine path's pruning and self-join, over train + validation
+    {{ movie_pair_self_join('non_test_ratings', var('min_co_raters'), ['rating']) }}
+
+),
+
 fit_ratings as (
+
+    {% for carving in carvings %}
+        select
+            'validation_{{ carving }}' as purpose,
+            user_id,
+            movie_id,
+            rating
+        from carving_{{ carving }}_ratings
+
+        union all
+    {% endfor %}
 
     select
         'evaluation' as purpose,
         user_id,
         movie_id,
         rating
-    from splits
-    where split != 'test'
+    from non_test_ratings
 
     union all
 
@@ -71,25 +126,20 @@ fit_ratings as (
 
 ),
 
-non_test_ratings as (
-
-    select
-        user_id,
-        movie_id,
-        rating
-    from splits
-    where split != 'test'
-
-),
-
-non_test_pairs as (
-
-    -- macros/movie_pairs.sql: the cosine path's pruning and self-join, over train + validation
-    {{ movie_pair_self_join('non_test_ratings', var('min_co_raters'), ['rating']) }}
-
-),
-
 fit_pair_aggregates as (
+
+    {% for carving in carvings %}
+        select
+            'validation_{{ carving }}' as purpose,
+            movie1_id,
+            movie2_id,
+            count(*) as num_pairs,
+            sum(rating1 * rating2) as sum_xy
+        from carving_{{ carving }}_pairs
+        group by movie1_id, movie2_id
+
+        union all
+    {% endfor %}
 
     select
         'evaluation' as purpose,
@@ -112,7 +162,32 @@ fit_pair_aggregates as (
 
 ),
 
+validation_users as (
+
+    -- each carving's validation users; beyond tuning_max_users, the same seeded sample as
+    -- the Python recommenders' (python_jobs/scopes.py)
+    select
+        concat('validation_', validation_carving) as purpose,
+        user_id,
+        row_number() over (
+            partition by validation_carving
+            order by xxhash64(17, user_id), user_id
+        ) as sample_rank
+    from splits
+    where validation_carving is not null
+    group by validation_carving, user_id
+
+),
+
 listed_users as (
+
+    select
+        purpose,
+        user_id
+    from validation_users
+    where sample_rank <= {{ var('tuning_max_users') }}
+
+    union all
 
     select distinct
         'evaluation' as purpose,
@@ -132,11 +207,15 @@ listed_users as (
 best_cells as (
 
     select
-        purposes.purpose,
+        scopes.purpose,
         tuning.num_neighbours as k,
         tuning.min_co_raters
     from tuning
-    cross join (values ('evaluation'), ('serving')) as purposes (purpose)
+    cross join (
+        values
+        {% for carving in carvings %}('validation_{{ carving }}'), {% endfor %}
+        ('evaluation'), ('serving')
+    ) as scopes (purpose)
     where tuning.is_best
 
 ),
@@ -148,21 +227,29 @@ lists as (
         pair_aggregates='fit_pair_aggregates',
         users='listed_users',
         cells='best_cells',
-        depth=[var('top_n'), var('metric_curve_max_k')] | max) }}
+        depth=[var('top_n'), var('metric_curve_max_k'), var('blend_depth')] | max) }}
 
 ),
 
 final as (
 
-    -- Test-time lists are metric_curve_max_k deep, for the metric curves; served ones top_n.
+    -- Test-time lists are as deep as the metric curves and the blend read; the others as
+    -- deep as the blend reads.
     select
-        purpose,
-        user_id,
-        recommendation_rank,
-        movie_id,
-        score
+        case when lists.purpose like 'validation_%' then 'validation' else lists.purpose end
+            as purpose,
+        case
+            when lists.purpose like 'validation_%'
+                then cast(substring(lists.purpose, 12) as int)
+        end as carving,
+        lists.user_id,
+        lists.recommendation_rank,
+        lists.movie_id,
+        lists.score
     from lists
-    where purpose = 'evaluation' or recommendation_rank <= {{ var('top_n') }}
+    where
+        lists.purpose = 'evaluation'
+        or lists.recommendation_rank <= {{ validation_depth }}
 
 )
 

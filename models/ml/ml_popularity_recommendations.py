@@ -1,14 +1,16 @@
-"""The most-popular baseline: test-time lists and served lists, by purpose."""
+"""The most-popular baseline: validation, test-time and served lists, by purpose."""
 
-from python_jobs import pipeline
+from python_jobs import ranking_tables
 
 
 def model(dbt, session):
-    return pipeline.recommender_lists_table(
+    return ranking_tables.recommender_lists_table(
         recommender="popularity",
         splits=dbt.ref("ml_rating_splits"),
         ratings=dbt.ref("int_ratings_validated"),
         tuning_table=dbt.ref("ml_popularity_tuning"),
         top_n=dbt.config.get("top_n"),
         evaluation_depth=dbt.config.get("evaluation_depth"),
+        blend_depth=dbt.config.get("blend_depth"),
+        max_users=dbt.config.get("max_users"),
     )

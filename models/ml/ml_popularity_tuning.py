@@ -1,12 +1,13 @@
 """The most-popular baseline on the validation split (no hyperparameter: one row)."""
 
-from python_jobs import pipeline
+from python_jobs import ranking_tables
 
 
 def model(dbt, session):
-    return pipeline.recommender_tuning_table(
+    return ranking_tables.recommender_tuning_table(
         recommender="popularity",
         splits=dbt.ref("ml_rating_splits"),
         grid={},
         top_n=dbt.config.get("top_n"),
+        max_users=dbt.config.get("max_users"),
     )

@@ -13,7 +13,9 @@ def model(dbt, session):
             "item_knn": dbt.ref("ml_item_knn_recommendations"),
             "ease": dbt.ref("ml_ease_recommendations"),
             "implicit_als": dbt.ref("ml_implicit_als_recommendations"),
+            "blend": dbt.ref("ml_blend_recommendations"),
         },
         selection=dbt.ref("ml_recommender_selection"),
         top_n=dbt.config.get("top_n"),
+        movies=dbt.ref("dim_movies"),
     )

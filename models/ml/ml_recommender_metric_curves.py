@@ -12,6 +12,7 @@ def model(dbt, session):
             "item_knn": dbt.ref("ml_item_knn_recommendations"),
             "ease": dbt.ref("ml_ease_recommendations"),
             "implicit_als": dbt.ref("ml_implicit_als_recommendations"),
+            "blend": dbt.ref("ml_blend_recommendations"),
         },
         max_k=dbt.config.get("max_k"),
     )

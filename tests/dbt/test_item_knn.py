@@ -46,6 +46,7 @@ class KnnSettings:
     knn_neighbours: tuple[int, ...]
     knn_min_co_raters: tuple[int, ...]
     min_co_raters: int
+    blend_depth: int
 
     @classmethod
     def from_project(cls, **overrides: object) -> KnnSettings:
@@ -56,6 +57,7 @@ class KnnSettings:
             "knn_neighbours": tuple(int(k) for k in project_vars["knn_neighbours"]),
             "knn_min_co_raters": tuple(int(f) for f in project_vars["knn_min_co_raters"]),
             "min_co_raters": int(project_vars["min_co_raters"]),
+            "blend_depth": int(project_vars["blend_depth"]),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -214,26 +216,37 @@ def assert_item_knn_matches_reference(
     k, floor = int(best_cell["num_neighbours"]), int(best_cell["min_co_raters"])
 
     recommendations = run.read_table("ml_item_knn_recommendations")
-    assert set(recommendations["purpose"]) == {"evaluation", "serving"}
+    assert set(recommendations["purpose"]) == {"validation", "evaluation", "serving"}
+    # validation and serving lists are as deep as the blend reads; test-time lists also
+    # reach the metric curves' deepest k
+    deep = max(settings.top_n, settings.blend_depth)
     fit = FitScope(splits[splits["split"] != "test"], min_co_raters=settings.min_co_raters)
     test_users = np.unique(splits.loc[splits["split"] == "test", "user_id"])
     assert_same_lists(
         recommendations[recommendations["purpose"] == "evaluation"],
-        # test-time lists reach the metric curves' deepest k
-        fit.lists(
-            test_users,
-            k=k,
-            floor=floor,
-            top_n=max(settings.top_n, settings.metric_curve_max_k),
-        ),
+        fit.lists(test_users, k=k, floor=floor, top_n=max(deep, settings.metric_curve_max_k)),
         label=f"evaluation lists k={k} floor={floor}",
     )
     everyone = FitScope(validated, min_co_raters=settings.min_co_raters)
     assert_same_lists(
         recommendations[recommendations["purpose"] == "serving"],
-        everyone.lists(np.unique(validated["user_id"]), k=k, floor=floor, top_n=settings.top_n),
+        everyone.lists(np.unique(validated["user_id"]), k=k, floor=floor, top_n=deep),
         label=f"serving lists k={k} floor={floor}",
     )
+    # carving c: fitted on the training part without its validation segment, for its users
+    validation_lists = recommendations[recommendations["purpose"] == "validation"]
+    carvings = sorted(splits["validation_carving"].dropna().astype(int).unique())
+    assert sorted(validation_lists["carving"].astype(int).unique()) == carvings
+    for carving in carvings:
+        held = splits["validation_carving"] == carving
+        scope = FitScope(
+            splits[(splits["split"] != "test") & ~held], min_co_raters=settings.min_co_raters
+        )
+        assert_same_lists(
+            validation_lists[validation_lists["carving"] == carving],
+            scope.lists(np.unique(splits.loc[held, "user_id"]), k=k, floor=floor, top_n=deep),
+            label=f"validation lists of carving {carving}",
+        )
     return merged
 
 

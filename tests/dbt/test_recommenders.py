@@ -17,7 +17,9 @@ from tests.support import DbtRun
 
 pytestmark = pytest.mark.dbt
 TOP_N = 10
-CURVE_DEPTH = 20  # metric_curve_max_k: the evaluation lists are this deep
+CURVE_DEPTH = 20  # metric_curve_max_k
+BLEND_DEPTH = 50  # blend_depth: the evaluation lists are this deep (the blend fuses them)
+RECOMMENDERS = ["popularity", "item_knn", "ease", "implicit_als"]
 METRICS = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"]
 # Microsoft Recommenders' best published ML-100k figures (BiVAE), same protocol and k.
 PUBLISHED_BEST_PRECISION, PUBLISHED_BEST_NDCG = 0.412, 0.475
@@ -129,7 +131,7 @@ def test_ease_is_tuned_on_validation_and_scores_as_numpy(
     assert chosen == tuning["ndcg_at_k"].idxmax()
 
     relevant = Split.relevant(split.test)
-    lists = numpy_ease_lists(split.fit, relevant, chosen, max_movies, CURVE_DEPTH)
+    lists = numpy_ease_lists(split.fit, relevant, chosen, max_movies, BLEND_DEPTH)
     expected = reference_ranking(lists, relevant, TOP_N)
     assert json.loads(evaluation.loc["ease", "params"])["l2_lambda"] == chosen
     for metric in METRICS:
@@ -156,12 +158,43 @@ def test_implicit_als_lists_exclude_the_fit_and_score_as_reference(
         assert evaluation.loc["implicit_als", metric] == pytest.approx(expected[metric], abs=1e-12)
 
 
-def test_served_recommender_is_the_best_on_validation(
-    build: DbtRun, evaluation: pd.DataFrame
+def carving_ndcg(lists: pd.DataFrame, split: Split) -> dict[int, float]:
+    """NDCG@top_n of a lists table's validation lists, carving by carving, against the
+    validation ratings of that carving (carving 0: the split column's validation)."""
+    scores = {}
+    validation = lists[lists["purpose"] == "validation"]
+    for carving, part in validation.groupby("carving"):
+        held = split.table[split.table["validation_carving"] == carving]
+        scores[int(carving)] = reference_ranking(table_lists(part), Split.relevant(held), TOP_N)[
+            "ndcg_at_k"
+        ]
+    return scores
+
+
+def test_served_recommender_is_chosen_on_the_validation_carvings(
+    build: DbtRun, split: Split, evaluation: pd.DataFrame
 ) -> None:
     selection = build.read_table("ml_recommender_selection").set_index("recommender")
+    assert set(selection.index) == {*RECOMMENDERS, "blend"}
+    for name in selection.index:
+        scores = carving_ndcg(build.read_table(f"ml_{name}_recommendations"), split)
+        assert sorted(scores) == [0, 1, 2], name
+        values = np.array(list(scores.values()))
+        assert selection.loc[name, "validation_ndcg_at_k"] == pytest.approx(values.mean(), abs=1e-9)
+        assert selection.loc[name, "validation_ndcg_std"] == pytest.approx(
+            values.std(ddof=1), abs=1e-9
+        )
+    # The rule: the best mean, unless the blend's mean is within the larger spread.
+    best = selection["validation_ndcg_at_k"].idxmax()
+    gap = (
+        selection.loc[best, "validation_ndcg_at_k"] - selection.loc["blend", "validation_ndcg_at_k"]
+    )
+    spread = max(
+        selection.loc[best, "validation_ndcg_std"], selection.loc["blend", "validation_ndcg_std"]
+    )
+    expected = "blend" if gap <= spread else best
     served = selection.index[selection["is_served"]].item()
-    assert served == selection["validation_ndcg_at_k"].idxmax()
+    assert served == expected
     assert evaluation.loc[served, "is_served"]
     assert evaluation["is_served"].sum() == 1
     # Quality, measured on test: the served recommender against popularity, and the best
@@ -174,6 +207,54 @@ def test_served_recommender_is_the_best_on_validation(
     assert ranking["ndcg_at_k"].max() >= PUBLISHED_BEST_NDCG
     # The ALS seed's explicit model ranks far worse than popularity, and the table shows it.
     assert evaluation.loc["als", "precision_at_k"] < evaluation.loc["popularity", "precision_at_k"]
+
+
+def pandas_blend(lists: dict[str, pd.DataFrame], weights: dict[str, float], depth: int):
+    """The blend's fusion in pandas: each list's scores min-max onto [0.01, 1] (all 1 when
+    equal), weighted sum over the recommenders, sorted by (-score, movie id)."""
+    parts = []
+    for name, frame in lists.items():
+        frame = frame[["user_id", "movie_id", "score"]].copy()
+        by_user = frame.groupby("user_id")["score"]
+        low, high = by_user.transform("min"), by_user.transform("max")
+        width = (high - low).where(high > low)
+        norm = (0.01 + 0.99 * (frame["score"] - low) / width).fillna(1.0)
+        parts.append(frame.assign(fused=weights[name] * norm))
+    fused = pd.concat(parts).groupby(["user_id", "movie_id"], as_index=False)["fused"].sum()
+    fused = fused.sort_values(["user_id", "fused", "movie_id"], ascending=[True, False, True])
+    return {u: g["movie_id"].tolist()[:depth] for u, g in fused.groupby("user_id")}
+
+
+def test_blend_fuses_the_recommenders_lists_with_the_tuned_weights(
+    build: DbtRun, split: Split, evaluation: pd.DataFrame
+) -> None:
+    tuning = build.read_table("ml_blend_tuning")
+    final = tuning[tuning["carving"].isna()]
+    assert len(final) == 1
+    weights = json.loads(final["weights"].item())
+    assert set(weights) == set(RECOMMENDERS)
+    assert sum(weights.values()) == pytest.approx(1.0)
+    tables = {name: build.read_table(f"ml_{name}_recommendations") for name in RECOMMENDERS}
+    evaluated = {n: t[t["purpose"] == "evaluation"] for n, t in tables.items()}
+    expected = pandas_blend(evaluated, weights, BLEND_DEPTH)
+    blend = build.read_table("ml_blend_recommendations")
+    got = table_lists(blend[blend["purpose"] == "evaluation"])
+    assert got == expected
+    relevant = Split.relevant(split.test)
+    figures = reference_ranking(expected, relevant, TOP_N)
+    for metric in METRICS:
+        assert evaluation.loc["blend", metric] == pytest.approx(figures[metric], abs=1e-12)
+    # Each carving's validation lists use the weights tuned on the other carvings.
+    for carving, row in tuning.dropna(subset=["carving"]).set_index("carving").iterrows():
+        assert bool(row["held_out"])
+        lists = {
+            n: t[(t["purpose"] == "validation") & (t["carving"] == carving)]
+            for n, t in tables.items()
+        }
+        fused = pandas_blend(lists, json.loads(row["weights"]), TOP_N)
+        held = split.table[split.table["validation_carving"] == carving]
+        ndcg = reference_ranking(fused, Split.relevant(held), TOP_N)["ndcg_at_k"]
+        assert row["ndcg_at_k"] == pytest.approx(ndcg, abs=1e-9), carving
 
 
 def test_served_table_gives_every_user_top_n_unrated_popular_enough_movies(

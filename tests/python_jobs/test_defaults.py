@@ -29,6 +29,8 @@ VAR_CONSTANTS = {
     "knn_neighbours": "KNN_NEIGHBOURS",
     "knn_min_co_raters": "KNN_MIN_CO_RATERS",
     "metric_curve_max_k": "METRIC_CURVE_MAX_K",
+    "tuning_max_users": "TUNING_MAX_USERS",
+    "blend_depth": "BLEND_DEPTH",
 }
 
 

@@ -11,8 +11,13 @@ from pyspark.sql import functions as sf
 from python_jobs.als import fit_als
 from python_jobs.columns import MOVIE_ID, PREDICTION, PURPOSE, RANK, SPLIT, USER_ID
 from python_jobs.evaluation import EVALUATION_COLUMNS, als_test_lists, evaluation_table
-from python_jobs.recommenders import popularity_lists
+from python_jobs.popularity import popularity_top_n
 from tests.python_jobs.ratings import SCHEMA, numpy_predictions, rmse, sparse_ratings
+
+SELECTION = (
+    "recommender string, params string, validation_ndcg_at_k double, "
+    "validation_ndcg_std double, validation_carvings int, is_served boolean"
+)
 
 
 def test_popularity_by_hand_and_als_errors_by_numpy(spark):
@@ -30,13 +35,10 @@ def test_popularity_by_hand_and_als_errors_by_numpy(spark):
     test = spark.createDataFrame(test_rows, SCHEMA)
     fit = spark.createDataFrame(train_rows + validation_rows, SCHEMA)
     model = fit_als(train=train, rank=2, reg_param=0.1, max_iter=5, num_blocks=1)
-    popular = popularity_lists(fit, test.select(USER_ID), {}, 2).withColumn(
-        PURPOSE, sf.lit("evaluation")
-    )
-    selection = spark.createDataFrame(
-        [("popularity", "{}", 0.25, True)],
-        "recommender string, params string, validation_ndcg_at_k double, is_served boolean",
-    )
+    popular = popularity_top_n(
+        popularity_source=fit, users=test.select(USER_ID), exclude=fit, top_n=2
+    ).withColumn(PURPOSE, sf.lit("evaluation"))
+    selection = spark.createDataFrame([("popularity", "{}", 0.25, 0.01, 3, True)], SELECTION)
     frame = evaluation_table(
         splits=splits,
         als_model=model,
@@ -59,6 +61,7 @@ def test_popularity_by_hand_and_als_errors_by_numpy(spark):
     assert pop["catalog_coverage"] == pytest.approx(3 / 4)
     assert (pop["k"], pop["n_users_evaluated"]) == (2, 3)
     assert (pop["params"], pop["validation_ndcg_at_k"], pop["is_served"]) == ("{}", 0.25, True)
+    assert (pop["validation_ndcg_std"], pop["validation_carvings"]) == (0.01, 3)
 
     als = table["als"]
     pairs = numpy_predictions(model, test)
@@ -97,9 +100,7 @@ def test_als_test_lists_are_the_best_unseen_predictions_and_feed_the_evaluation(
     np.testing.assert_allclose(got[PREDICTION], [e[2] for e in expected], rtol=1e-9)
 
     # The evaluation reads the first top_n of each list: the same row as scoring anew.
-    no_selection = spark.createDataFrame(
-        [], "recommender string, params string, validation_ndcg_at_k double, is_served boolean"
-    )
+    no_selection = spark.createDataFrame([], SELECTION)
     kwargs = {"splits": splits, "als_model": model, "recommender_lists": {}, "top_n": 2}
     shared = evaluation_table(
         **kwargs, selection=no_selection, als_lists=spark.createDataFrame(got)

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from python_jobs.columns import MOVIE_ID, RANK, USER_ID
-from python_jobs.pipeline import grid_cells, recommender_tuning_table
+from python_jobs.ranking_tables import grid_cells, recommender_tuning_table
 from python_jobs.splitting import random_split
 from python_jobs.tuning import GRID_COLUMNS, grid_search, ranking_grid_table
 from tests.python_jobs.ratings import SCHEMA, dense_ratings, numpy_predictions, rmse, sparse_ratings
