@@ -39,7 +39,7 @@ test: setup
 
 # The unit tests alone (no dbt command, no cluster, no lint): a minute or two.
 test-fast: setup
-	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -m "not dbt"
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not dbt"
 
 # tests/test_lint.py runs these very lines, so `make test` (and CI) lint as well. sqlfluff
 # lints models and data tests with the dbt templater (it compiles the project, on Java), and

@@ -101,7 +101,9 @@ def evaluation_table(
     """
     check_positive_int(top_n, name="top_n")
     if als_lists is None:
+        # scored once: the metrics below read the lists in several plans
         als_lists = als_test_lists(splits=splits, als_model=als_model, depth=top_n)
+        als_lists = als_lists.localCheckpoint()
     lists, relevant, seen = _test_lists(splits, als_lists, recommender_lists, depth=top_n)
     ranking = ranking_metrics(
         recommendations=lists,
