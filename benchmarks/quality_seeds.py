@@ -40,6 +40,7 @@ def build(data: Path, seed: int, work: Path) -> pd.DataFrame:
     dbt_vars = json.dumps({"movielens_path": str(data.resolve()), "stratified_seed": seed})
     command = [
         "dbt", "build", "--select", "+ml_user_recommendations", "+ml_recommender_evaluation",
+        "--indirect-selection", "cautious",
         "--vars", dbt_vars, "--target-path", str(spark_dir / "target"),
         "--log-path", str(spark_dir / "logs"),
     ]  # fmt: skip
