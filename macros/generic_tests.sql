@@ -50,8 +50,9 @@
 {% endtest %}
 
 
-{% test values_between(model, column_name, min_value, max_value, inclusive=true) %}
-    {#- Fails with every row whose value lies outside [min_value, max_value], or is null/NaN. -#}
+{% test values_between(model, column_name, min_value, max_value, inclusive=true, allow_null=false) %}
+    {#- Fails with every row whose value lies outside [min_value, max_value], or is NaN, or is
+        null unless allow_null. -#}
     {%- set low = '>=' if inclusive else '>' -%}
     {%- set high = '<=' if inclusive else '<' -%}
     select *
@@ -60,7 +61,9 @@
         {{ column_name }} {{ low }} {{ min_value }}
         and {{ column_name }} {{ high }} {{ max_value }}
     )
+    {%- if not allow_null %}
     or {{ column_name }} is null
+    {%- endif %}
     or isnan({{ column_name }})
 {% endtest %}
 
