@@ -50,7 +50,9 @@
 {% endtest %}
 
 
-{% test values_between(model, column_name, min_value, max_value, inclusive=true, allow_null=false) %}
+{% test values_between(
+    model, column_name, min_value, max_value, inclusive=true, allow_null=false
+) %}
     {#- Fails with every row whose value lies outside [min_value, max_value], or is NaN, or is
         null unless allow_null. -#}
     {%- set low = '>=' if inclusive else '>' -%}
