@@ -122,3 +122,25 @@
     where {{ condition }}
     having count(*) != {{ expected }}
 {% endtest %}
+
+
+{% test every_movie_has_n_rows(model, movies, n) %}
+    {#- Fails with every movie of `movies` that has not exactly n rows in `model`. -#}
+    with
+
+    row_counts as (
+        select
+            movie_id,
+            count(*) as num_rows
+        from {{ model }}
+        group by movie_id
+    )
+
+    select
+        movies.movie_id,
+        coalesce(row_counts.num_rows, 0) as num_rows
+    from {{ movies }} as movies
+    left join row_counts
+        on movies.movie_id = row_counts.movie_id
+    where coalesce(row_counts.num_rows, 0) != {{ n }}
+{% endtest %}
