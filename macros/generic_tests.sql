@@ -50,7 +50,9 @@
 {% endtest %}
 
 
-{% test values_between(model, column_name, min_value, max_value, inclusive=true, allow_null=false) %}
+{% test values_between(
+    model, column_name, min_value, max_value, inclusive=true, allow_null=false
+) %}
     {#- Fails with every row whose value lies outside [min_value, max_value], or is NaN, or is
         null unless allow_null. -#}
     {%- set low = '>=' if inclusive else '>' -%}
@@ -279,4 +281,26 @@
     left join counts
         on expected_users.user_id = counts.user_id
     where coalesce(counts.num_rows, 0) != {{ var('top_n') }}
+{% endtest %}
+
+
+{% test every_movie_has_n_rows(model, movies, n) %}
+    {#- Fails with every movie of `movies` that has not exactly n rows in `model`. -#}
+    with
+
+    row_counts as (
+        select
+            movie_id,
+            count(*) as num_rows
+        from {{ model }}
+        group by movie_id
+    )
+
+    select
+        movies.movie_id,
+        coalesce(row_counts.num_rows, 0) as num_rows
+    from {{ movies }} as movies
+    left join row_counts
+        on movies.movie_id = row_counts.movie_id
+    where coalesce(row_counts.num_rows, 0) != {{ n }}
 {% endtest %}

@@ -96,6 +96,7 @@ def sql_engines_demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "--select",
             "+ml_item_knn_recommendations",
             "+fct_similar_movies",
+            "+fct_seed_similar_movies",
             "--indirect-selection",
             "cautious",
             "--vars",

@@ -1,15 +1,17 @@
--- For each movie, its `top_n` most similar movies with both titles. A pair serves both of
--- its movies; ties on score are broken by more co-raters, then by the smaller movie id.
---
--- Score levels between `min_similarity` and 1, each halving the distance to 1. A movie's
--- pairs are ranked only from the highest level that `top_n` of them reach: its top `top_n`
--- are among them, ties included, so the result is that of ranking every pair. The window
--- sorts far fewer rows (at 1M ratings 0.55M of 14M directed pairs; docs/benchmarks.md).
+-- For every catalog movie, its `top_n` similar movies with both titles: first the served
+-- collaborative method's (the one ml_similarity_evaluation chose on the validation split),
+-- fitted on every validated rating, then, when those are fewer than `top_n`, content
+-- neighbours (genres, release year, tags). Protocol: doc `similar_movies_protocol`.
 with
 
-similarities as (
+pair_scores as (
 
-    select * from {{ ref('fct_movie_similarities') }}
+    select
+        movie1_id,
+        movie2_id,
+        num_pairs,
+        score
+    from {{ ref('int_movie_pair_scores') }}
 
 ),
 
@@ -17,93 +19,142 @@ movies as (
 
     select
         movie_id,
-        title
+        title,
+        genres,
+        release_year,
+        num_ratings
     from {{ ref('dim_movies') }}
 
 ),
 
-both_directions as (
+tags as (
 
     select
-        movie1_id as movie_id,
-        movie2_id as similar_movie_id,
+        movie_id,
+        tag
+    from {{ ref('stg_movielens__tags') }}
+
+),
+
+served_method as (
+
+    select method
+    from {{ ref('ml_similarity_evaluation') }}
+    where is_served
+
+),
+
+movie_counts as (
+
+    select
+        movie_id,
+        num_ratings as num_raters
+    from movies
+    where num_ratings > 0
+
+),
+
+collaborative_lists as (
+
+    {{ collaborative_similar_movies(
+        'pair_scores', 'movie_counts', 'served_method', var('top_n')) }}
+
+),
+
+content_lists as (
+
+    -- Deep enough to complete any list after the collaborative rows it repeats.
+    {{ content_similar_movies('movies', 'movie_counts', 'tags', 2 * var('top_n')) }}
+
+),
+
+new_content_rows as (
+
+    select content_lists.*
+    from content_lists
+    left anti join collaborative_lists
+        on
+            content_lists.movie_id = collaborative_lists.movie_id
+            and content_lists.similar_movie_id = collaborative_lists.similar_movie_id
+
+),
+
+combined as (
+
+    select
+        movie_id,
+        similar_movie_id,
         score,
-        num_pairs
-    from similarities
+        num_pairs,
+        method,
+        0 as list_part,
+        similarity_rank as part_rank
+    from collaborative_lists
 
     union all
 
     select
-        movie2_id as movie_id,
-        movie1_id as similar_movie_id,
+        movie_id,
+        similar_movie_id,
         score,
-        num_pairs
-    from similarities
+        cast(null as bigint) as num_pairs,
+        'content' as method,  -- noqa: RF04
+        1 as list_part,
+        similarity_rank as part_rank
+    from new_content_rows
 
 ),
 
-score_levels as (
+ordered as (
 
-    -- null: fewer than `top_n` pairs reach the lowest level, so all of them are ranked.
-    -- A double: as a decimal literal the level would be cast to double for every pair
     select
         movie_id,
-        case
-            {%- for halving in range(10, 0, -1) %}
-                {%- set level = 1 - (1 - var('min_similarity')) / 2 ** halving %}
-                when count_if(score >= {{ level }}) >= {{ var('top_n') }}
-                    then cast({{ level }} as double)
-            {%- endfor %}
-        end as min_score
-    from both_directions
-    group by movie_id
-
-),
-
-candidates as (
-
-    -- One level a movie: broadcast, so the directed pairs are filtered where they are read
-    -- instead of being shuffled to meet their level. Spark cannot tell that the aggregation
-    -- is small; the hint halved the query's CPU at 1M ratings (docs/benchmarks.md).
-    select /*+ broadcast(score_levels) */ both_directions.*
-    from both_directions
-    inner join score_levels
-        on both_directions.movie_id = score_levels.movie_id
-    where
-        score_levels.min_score is null
-        or both_directions.score >= score_levels.min_score
-
-),
-
-ranked as (
-
-    select
-        *,
+        similar_movie_id,
+        score,
+        num_pairs,
+        method,
         row_number() over (
             partition by movie_id
-            order by score desc, num_pairs desc, similar_movie_id asc
+            order by list_part asc, part_rank asc
         ) as similarity_rank
-    from candidates
+    from combined
 
 ),
 
 top_ranked as (
 
     select
-        ranked.movie_id,
+        *,
+        case
+            when count_if(method = 'content') over (partition by movie_id) = 0
+                then 'collaborative'
+            when count_if(method != 'content') over (partition by movie_id) = 0
+                then 'content'
+            else 'hybrid'
+        end as basis
+    from ordered
+    where similarity_rank <= {{ var('top_n') }}
+
+),
+
+titled as (
+
+    select
+        top_ranked.movie_id,
         movie.title as movie_title,
-        ranked.similarity_rank,
-        ranked.similar_movie_id,
+        cast(top_ranked.similarity_rank as int) as similarity_rank,
+        top_ranked.similar_movie_id,
         similar_movie.title as similar_movie_title,
-        ranked.score,
-        ranked.num_pairs
-    from ranked
+        top_ranked.score,
+        top_ranked.num_pairs,
+        top_ranked.method,
+        top_ranked.basis
+    from top_ranked
     inner join movies as movie
-        on ranked.movie_id = movie.movie_id
+        on top_ranked.movie_id = movie.movie_id
     inner join movies as similar_movie
-        on ranked.similar_movie_id = similar_movie.movie_id
-    where ranked.similarity_rank <= {{ var('top_n') }}
+        on top_ranked.similar_movie_id = similar_movie.movie_id
 
 )
 
-select * from top_ranked
+select * from titled

@@ -115,7 +115,7 @@ def test_ml_latest_small_similar_movies_rank_and_titles(
     titles = pd.read_csv(ml_latest_small / "movies.csv").set_index("movieId")["title"]
     expected = expected_similar_movies(seed_similarities(ratings))
 
-    actual = ml_latest_small_build.read_table("fct_similar_movies")
+    actual = ml_latest_small_build.read_table("fct_seed_similar_movies")
     actual = actual.sort_values(["movie_id", "similarity_rank"]).reset_index(drop=True)
     assert len(actual) == len(expected)
     np.testing.assert_array_equal(
@@ -162,7 +162,7 @@ def test_demo_build_similarities_equal_an_independent_computation(demo_build: Db
     assert len(expected) > 100
 
     assert_same_similarities(demo_build.read_table("fct_movie_similarities"), expected)
-    actual_top = demo_build.read_table("fct_similar_movies")
+    actual_top = demo_build.read_table("fct_seed_similar_movies")
     top_expected = expected_similar_movies(expected)
     actual_top = actual_top.sort_values(["movie_id", "similarity_rank"]).reset_index(drop=True)
     np.testing.assert_array_equal(

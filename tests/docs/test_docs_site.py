@@ -66,7 +66,7 @@ def model_id(name: str) -> str:
 
 RECOMMENDATION_TABLES = ("fct_similar_movies", "ml_user_recommendations")
 # The lineage the graph must show: in each chain, every node reaches the next through drawn
-# edges (the cosine chain is direct edges; the served recommendations come through the split,
+# edges (the similarity chains are direct edges; the served recommendations come through the split,
 # a recommender's tuning and lists; one node per table, whichever engine builds it).
 LINEAGE_CHAINS = [
     [
@@ -76,7 +76,13 @@ LINEAGE_CHAINS = [
         model_id("int_ratings_validated"),
         model_id("int_movie_pairs"),
         model_id("int_movie_pair_scores"),
-        model_id("fct_movie_similarities"),
+        model_id("fct_similar_movies"),
+    ],
+    [
+        model_id("ml_rating_splits"),
+        model_id("int_training_ratings"),
+        model_id("int_training_movie_pair_scores"),
+        model_id("ml_similarity_evaluation"),
         model_id("fct_similar_movies"),
     ],
     [

@@ -1,0 +1,33 @@
+-- The served similar-movie method does better than popularity on the validation split: its
+-- excess hit rate (held-out co-occurrence beyond the base rate) is above the popularity list's.
+with
+
+evaluation as (
+
+    select * from {{ ref('ml_similarity_evaluation') }}
+
+),
+
+popularity as (
+
+    select excess_hit_rate
+    from evaluation
+    where method = 'popularity'
+
+),
+
+served_below_popularity as (
+
+    select
+        evaluation.method,
+        evaluation.excess_hit_rate,
+        popularity.excess_hit_rate as popularity_excess_hit_rate
+    from evaluation
+    cross join popularity
+    where
+        evaluation.is_served
+        and not coalesce(evaluation.excess_hit_rate > popularity.excess_hit_rate, false)
+
+)
+
+select * from served_below_popularity

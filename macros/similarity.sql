@@ -1,0 +1,290 @@
+{#-
+    The similar-movie methods, written once: ml_similarity_evaluation (fitted on the training
+    split, every method) and fct_similar_movies (fitted on every validated rating, the served
+    method) call them. Definitions: doc `similar_movies_protocol` (models/marts/
+    similar_movies.md).
+-#}
+
+{% macro collaborative_similarity_methods() %}
+    {#- The collaborative candidates, in the evaluation table's order. -#}
+    {{ return(['seed_cosine', 'binary_cosine', 'asymmetric_cosine', 'jaccard', 'lift',
+        'cooccurrence']) }}
+{% endmacro %}
+
+
+{% macro collaborative_similar_movies(pair_scores, movie_counts, methods, depth) %}
+    {#-
+        The `depth` most similar movies of every movie in pairs, per method: one query.
+
+        pair_scores   movie1_id < movie2_id, num_pairs, score (the seed's rating cosine), as
+                      int_movie_pair_scores (movies with fewer than `min_co_raters` raters
+                      are absent).
+        movie_counts  movie_id, num_raters: every rated movie of the scope.
+        methods       method: the methods to compute (names of
+                      collaborative_similarity_methods()).
+
+        Returns method, movie_id, similar_movie_id, score, num_pairs, similarity_rank.
+        With n_ij co-raters and n_i, n_j raters of the anchor i and the listed movie j:
+        seed_cosine  the seed's score, kept at num_pairs >= min_co_raters and score >=
+                     min_similarity (the seed's filters);
+        binary_cosine      n_ij / sqrt(n_i n_j) * n_ij / (n_ij + similarity_shrinkage);
+        asymmetric_cosine  n_ij / (n_i^a n_j^(1 - a)), a = similarity_asymmetry;
+        jaccard      n_ij / (n_i + n_j - n_ij);   lift  n_ij / (n_i n_j);
+        cooccurrence n_ij;
+        every method but the seed's on pairs with num_pairs >= similarity_min_co_raters.
+        Ranked by score, then more co-raters, then the smaller movie id.
+    -#}
+    {%- set alpha = var('similarity_asymmetry') | float -%}
+    {%- set floor = [var('min_co_raters'), var('similarity_min_co_raters')] | min %}
+    with
+
+    counted_pairs as (
+
+        select
+            pair_scores.movie1_id,
+            pair_scores.movie2_id,
+            pair_scores.num_pairs,
+            pair_scores.score as rating_cosine,
+            first_movie.num_raters as raters1,
+            second_movie.num_raters as raters2
+        from {{ pair_scores }} as pair_scores
+        inner join {{ movie_counts }} as first_movie
+            on pair_scores.movie1_id = first_movie.movie_id
+        inner join {{ movie_counts }} as second_movie
+            on pair_scores.movie2_id = second_movie.movie_id
+        where pair_scores.num_pairs >= {{ floor }}
+
+    ),
+
+    directed_pairs as (
+
+        -- Each pair once per direction (one scan of the pairs, not a union of two).
+        select
+            direction.movie_id,
+            direction.similar_movie_id,
+            cast(direction.num_raters as double) as num_raters,
+            cast(direction.similar_num_raters as double) as similar_num_raters,
+            counted_pairs.num_pairs,
+            counted_pairs.rating_cosine
+        from counted_pairs
+        lateral view inline(array(
+            named_struct(
+                'movie_id', movie1_id, 'similar_movie_id', movie2_id,
+                'num_raters', raters1, 'similar_num_raters', raters2
+            ),
+            named_struct(
+                'movie_id', movie2_id, 'similar_movie_id', movie1_id,
+                'num_raters', raters2, 'similar_num_raters', raters1
+            )
+        )) direction as movie_id, similar_movie_id, num_raters, similar_num_raters
+
+    ),
+
+    scored_pairs as (
+
+        select /*+ broadcast(methods) */
+            methods.method,
+            directed_pairs.movie_id,
+            directed_pairs.similar_movie_id,
+            directed_pairs.num_pairs,
+            case methods.method
+                when 'seed_cosine' then directed_pairs.rating_cosine
+                when 'binary_cosine'
+                    then directed_pairs.num_pairs
+                    / sqrt(directed_pairs.num_raters * directed_pairs.similar_num_raters)
+                    * directed_pairs.num_pairs
+                    / (directed_pairs.num_pairs + {{ var('similarity_shrinkage') }})
+                when 'asymmetric_cosine'
+                    then directed_pairs.num_pairs / (
+                        pow(directed_pairs.num_raters, {{ alpha }})
+                        * pow(directed_pairs.similar_num_raters, {{ 1 - alpha }})
+                    )
+                when 'jaccard'
+                    then directed_pairs.num_pairs / (
+                        directed_pairs.num_raters + directed_pairs.similar_num_raters
+                        - directed_pairs.num_pairs
+                    )
+                when 'lift'
+                    then directed_pairs.num_pairs
+                    / (directed_pairs.num_raters * directed_pairs.similar_num_raters)
+                when 'cooccurrence' then cast(directed_pairs.num_pairs as double)
+                else raise_error(concat('unknown similarity method ', methods.method))
+            end as score
+        from directed_pairs
+        inner join {{ methods }} as methods
+            on
+                case
+                    when methods.method = 'seed_cosine'
+                        then
+                            directed_pairs.num_pairs >= {{ var('min_co_raters') }}
+                            and directed_pairs.rating_cosine >= {{ var('min_similarity') }}
+                    else directed_pairs.num_pairs >= {{ var('similarity_min_co_raters') }}
+                end
+
+    ),
+
+    ranked_pairs as (
+
+        select
+            *,
+            row_number() over (
+                partition by method, movie_id
+                order by score desc, num_pairs desc, similar_movie_id asc
+            ) as similarity_rank
+        from scored_pairs
+
+    )
+
+    -- The literal bound lets Spark keep only that many rows per movie while ranking.
+    select *
+    from ranked_pairs
+    where similarity_rank <= {{ depth }}
+{% endmacro %}
+
+
+{% macro content_similar_movies(movies, movie_counts, tags, depth) %}
+    {#-
+        The `depth` most similar rated movies of every catalog movie by content: one query.
+
+        movies        movie_id, genres (array), release_year: the catalog.
+        movie_counts  movie_id, num_raters: the rated movies, the only ones listed.
+        tags          movie_id, tag (may be empty).
+
+        Candidates: the `content_pool_per_genre` most-rated movies of each of the anchor's
+        genres, and as many of the most-rated movies overall (so that a movie without genres
+        gets a list too). score = 0.6 genre Jaccard + 0.25 year closeness (1 - |year gap| /
+        10, at least 0; 0 without both years) + 0.15 tag Jaccard (lower-cased tags; 0
+        without tags). Ranked by score, then more raters, then the smaller movie id.
+        Returns movie_id, similar_movie_id, score, similarity_rank.
+    -#}
+    {%- set pool = var('content_pool_per_genre') %}
+    with
+
+    movie_tags as (
+
+        select
+            movie_id,
+            collect_set(lower(tag)) as tags
+        from {{ tags }}
+        where movie_id is not null and tag is not null and tag != ''
+        group by movie_id
+
+    ),
+
+    features as (
+
+        select
+            movies.movie_id,
+            coalesce(movies.genres, array()) as genres,
+            movies.release_year,
+            coalesce(movie_tags.tags, array()) as tags,
+            coalesce(movie_counts.num_raters, 0) as num_raters
+        from {{ movies }} as movies
+        left join movie_tags
+            on movies.movie_id = movie_tags.movie_id
+        left join {{ movie_counts }} as movie_counts
+            on movies.movie_id = movie_counts.movie_id
+
+    ),
+
+    genre_ranks as (
+
+        select
+            movie_genre.genre,
+            features.movie_id,
+            row_number() over (
+                partition by movie_genre.genre
+                order by features.num_raters desc, features.movie_id asc
+            ) as genre_rank
+        from features
+        lateral view explode(features.genres) movie_genre as genre
+        where features.num_raters > 0
+
+    ),
+
+    overall_ranks as (
+
+        select
+            movie_id,
+            row_number() over (order by num_raters desc, movie_id asc) as overall_rank
+        from features
+        where num_raters > 0
+
+    ),
+
+    anchor_genres as (
+
+        select
+            features.movie_id,
+            movie_genre.genre
+        from features
+        lateral view explode(features.genres) movie_genre as genre
+
+    ),
+
+    candidates as (
+
+        select
+            anchor_genres.movie_id,
+            genre_ranks.movie_id as similar_movie_id
+        from anchor_genres
+        inner join genre_ranks
+            on
+                anchor_genres.genre = genre_ranks.genre
+                and genre_ranks.genre_rank <= {{ pool }}
+
+        union
+
+        select
+            anchor.movie_id,
+            overall_ranks.movie_id as similar_movie_id
+        from features as anchor
+        cross join overall_ranks
+        where overall_ranks.overall_rank <= {{ pool }}
+
+    ),
+
+    scored as (
+
+        select
+            candidates.movie_id,
+            candidates.similar_movie_id,
+            similar.num_raters,
+            0.6 * coalesce(
+                size(array_intersect(anchor.genres, similar.genres))
+                / nullif(size(array_union(anchor.genres, similar.genres)), 0), 0
+            )
+            + 0.25 * coalesce(
+                greatest(0, 1 - abs(anchor.release_year - similar.release_year) / 10.0), 0
+            )
+            + 0.15 * coalesce(
+                size(array_intersect(anchor.tags, similar.tags))
+                / nullif(size(array_union(anchor.tags, similar.tags)), 0), 0
+            ) as score
+        from candidates
+        inner join features as anchor
+            on candidates.movie_id = anchor.movie_id
+        inner join features as similar
+            on candidates.similar_movie_id = similar.movie_id
+        where candidates.movie_id != candidates.similar_movie_id
+
+    ),
+
+    ranked as (
+
+        select
+            movie_id,
+            similar_movie_id,
+            cast(score as double) as score,
+            row_number() over (
+                partition by movie_id
+                order by score desc, num_raters desc, similar_movie_id asc
+            ) as similarity_rank
+        from scored
+
+    )
+
+    select *
+    from ranked
+    where similarity_rank <= {{ depth }}
+{% endmacro %}

@@ -1,0 +1,359 @@
+-- The similar-movie methods measured on the held-out validation split: every method fitted on
+-- the training split (int_training_movie_pair_scores, training rating counts), its `top_n`
+-- lists scored against the validation ratings, one row per method, plus a popularity list.
+-- The served method (`is_served`) is the collaborative method with the highest excess hit
+-- rate (held-out co-occurrence beyond what popularity predicts); fct_similar_movies serves
+-- it. Protocol: doc `similar_movies_protocol`.
+{%- set methods = collaborative_similarity_methods() %}
+with
+
+splits as (
+
+    select
+        user_id,
+        movie_id,
+        split
+    from {{ ref('ml_rating_splits') }}
+
+),
+
+training_ratings as (
+
+    select
+        user_id,
+        movie_id
+    from {{ ref('int_training_ratings') }}
+
+),
+
+training_pair_scores as (
+
+    select
+        movie1_id,
+        movie2_id,
+        num_pairs,
+        score
+    from {{ ref('int_training_movie_pair_scores') }}
+
+),
+
+catalog as (
+
+    select
+        movie_id,
+        genres,
+        release_year
+    from {{ ref('dim_movies') }}
+
+),
+
+tags as (
+
+    select
+        movie_id,
+        tag
+    from {{ ref('stg_movielens__tags') }}
+
+),
+
+validation_ratings as (
+
+    select
+        user_id,
+        movie_id
+    from splits
+    where split = 'validation'
+
+),
+
+training_counts as (
+
+    select
+        movie_id,
+        count(*) as num_raters
+    from training_ratings
+    group by movie_id
+
+),
+
+methods as (
+
+    select collaborative_methods.method
+    from (
+        values
+        {%- for method in methods %}
+            ('{{ method }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as collaborative_methods (method)
+
+),
+
+collaborative_lists as (
+
+    {{ collaborative_similar_movies(
+        'training_pair_scores', 'training_counts', 'methods', var('top_n')) }}
+
+),
+
+content_lists as (
+
+    {{ content_similar_movies('catalog', 'training_counts', 'tags', var('top_n')) }}
+
+),
+
+popular_movies as (
+
+    select
+        movie_id,
+        row_number() over (order by num_raters desc, movie_id asc) as popularity_rank
+    from training_counts
+
+),
+
+popularity_lists as (
+
+    -- The most-rated training movies but the anchor itself, for every catalog movie.
+    select
+        catalog.movie_id,
+        popular_movies.movie_id as similar_movie_id
+    from catalog
+    cross join popular_movies
+    where
+        popular_movies.popularity_rank <= {{ var('top_n') + 1 }}
+        and popular_movies.movie_id != catalog.movie_id
+    qualify row_number() over (
+        partition by catalog.movie_id order by popular_movies.popularity_rank asc
+    ) <= {{ var('top_n') }}
+
+),
+
+listed_pairs as (
+
+    select
+        method,
+        movie_id,
+        similar_movie_id
+    from collaborative_lists
+
+    union all
+
+    select
+        'content' as method,  -- noqa: RF04
+        movie_id,
+        similar_movie_id
+    from content_lists
+
+    union all
+
+    select
+        'popularity' as method,  -- noqa: RF04
+        movie_id,
+        similar_movie_id
+    from popularity_lists
+
+),
+
+validation_users as (
+
+    select
+        user_id,
+        count(*) as num_validation_ratings
+    from validation_ratings
+    group by user_id
+
+),
+
+validation_counts as (
+
+    select
+        movie_id,
+        count(*) as num_validation_raters
+    from validation_ratings
+    group by movie_id
+
+),
+
+judged_anchors as (
+
+    -- The movies every method is judged on: those with `min_co_raters` training raters
+    -- (every collaborative method can list them), each with its training raters who have a
+    -- validation rating. A slot a method leaves empty counts as a judgement without a hit.
+    select
+        training_ratings.movie_id,
+        count(*) as num_judging_raters
+    from training_ratings
+    left semi join validation_users
+        on training_ratings.user_id = validation_users.user_id
+    left semi join training_counts
+        on
+            training_ratings.movie_id = training_counts.movie_id
+            and training_counts.num_raters >= {{ var('min_co_raters') }}
+    group by training_ratings.movie_id
+
+),
+
+anchor_raters as (
+
+    -- Every training rater of every judged listed pair's anchor: did they also rate the
+    -- listed movie in train (support)? If not, and they have validation ratings, they judge
+    -- the pair: did they rate the listed movie in validation (a hit)?
+    select
+        listed_pairs.method,
+        listed_pairs.movie_id,
+        listed_pairs.similar_movie_id,
+        count(co_rating.user_id) as support,
+        count_if(validation_user.user_id is not null and co_rating.user_id is null)
+            as num_judging_raters,
+        sum(case
+            when co_rating.user_id is null then validation_user.num_validation_ratings
+        end) as judging_validation_ratings,
+        count(held_out.user_id) as validation_hits
+    from listed_pairs
+    left semi join judged_anchors
+        on listed_pairs.movie_id = judged_anchors.movie_id
+    inner join training_ratings as anchor_rating
+        on listed_pairs.movie_id = anchor_rating.movie_id
+    left join training_ratings as co_rating
+        on
+            anchor_rating.user_id = co_rating.user_id
+            and listed_pairs.similar_movie_id = co_rating.movie_id
+    left join validation_users as validation_user
+        on anchor_rating.user_id = validation_user.user_id
+    left join validation_ratings as held_out
+        on
+            anchor_rating.user_id = held_out.user_id
+            and listed_pairs.similar_movie_id = held_out.movie_id
+    group by listed_pairs.method, listed_pairs.movie_id, listed_pairs.similar_movie_id
+
+),
+
+pair_measures as (
+
+    -- expected_hits: what the judging raters' activity and the listed movie's popularity
+    -- predict if they were independent: their validation ratings times the movie's share
+    -- of all validation ratings. genre_jaccard of the two movies' genre sets.
+    select
+        anchor_raters.method,
+        anchor_raters.support,
+        anchor_raters.num_judging_raters,
+        anchor_raters.validation_hits,
+        coalesce(anchor_raters.judging_validation_ratings, 0)
+        * coalesce(validation_counts.num_validation_raters, 0)
+        / (select count(*) from validation_ratings) as expected_hits,
+        coalesce(
+            size(array_intersect(anchor.genres, listed.genres))
+            / nullif(size(array_union(anchor.genres, listed.genres)), 0), 0
+        ) as genre_jaccard
+    from anchor_raters
+    left join validation_counts
+        on anchor_raters.similar_movie_id = validation_counts.movie_id
+    inner join catalog as anchor
+        on anchor_raters.movie_id = anchor.movie_id
+    inner join catalog as listed
+        on anchor_raters.similar_movie_id = listed.movie_id
+
+),
+
+list_measures as (
+
+    select
+        listed_pairs.method,
+        count(distinct listed_pairs.movie_id) as num_listed_movies,
+        count(distinct training_counts.movie_id) as num_listed_rated_movies,
+        count(*) as num_listed_pairs
+    from listed_pairs
+    left join training_counts
+        on listed_pairs.movie_id = training_counts.movie_id
+    group by listed_pairs.method
+
+),
+
+judged_measures as (
+
+    select
+        method,
+        sum(validation_hits) as validation_hits,
+        sum(expected_hits) as expected_hits,
+        sum(num_judging_raters) as num_judgements,
+        avg(genre_jaccard) as genre_agreement,
+        avg(support) as mean_support,
+        percentile(support, 0.5) as median_support
+    from pair_measures
+    group by method
+
+),
+
+all_methods as (
+
+    select
+        listed_methods.method,
+        case
+            when listed_methods.method = 'content' then 'content'
+            when listed_methods.method = 'popularity' then 'baseline'
+            else 'collaborative'
+        end as method_kind
+    from (
+        values
+        {%- for method in methods + ['content', 'popularity'] %}
+            ('{{ method }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as listed_methods (method)
+
+),
+
+list_slots as (
+
+    -- A method's excess hits are per list slot of a judging rater: every judged anchor's
+    -- raters with a validation rating, times top_n (the same for every method, so a slot
+    -- left empty, or holding a movie the rater already rated, adds nothing).
+    select sum(num_judging_raters) * {{ var('top_n') }} as num_slots
+    from judged_anchors
+
+),
+
+measured as (
+
+    select
+        all_methods.method,
+        all_methods.method_kind,
+        coalesce(list_measures.num_listed_movies, 0) as num_listed_movies,
+        coalesce(list_measures.num_listed_movies, 0)
+        / (select count(*) from catalog) as catalog_coverage,
+        coalesce(list_measures.num_listed_rated_movies, 0)
+        / (select count(*) from training_counts) as rated_movie_coverage,
+        coalesce(list_measures.num_listed_pairs, 0) as num_listed_pairs,
+        coalesce(judged_measures.validation_hits, 0) as validation_hits,
+        coalesce(judged_measures.expected_hits, 0) as expected_hits,
+        coalesce(judged_measures.num_judgements, 0) as num_judgements,
+        list_slots.num_slots,
+        judged_measures.validation_hits / nullif(judged_measures.num_judgements, 0) as hit_rate,
+        judged_measures.validation_hits / nullif(judged_measures.expected_hits, 0)
+            as co_occurrence_lift,
+        (coalesce(judged_measures.validation_hits, 0) - coalesce(judged_measures.expected_hits, 0))
+        / list_slots.num_slots as excess_hit_rate,
+        judged_measures.genre_agreement,
+        judged_measures.mean_support,
+        judged_measures.median_support
+    from all_methods
+    cross join list_slots
+    left join list_measures
+        on all_methods.method = list_measures.method
+    left join judged_measures
+        on all_methods.method = judged_measures.method
+
+),
+
+served as (
+
+    select
+        *,
+        method_kind = 'collaborative'
+        and row_number() over (
+            partition by method_kind
+            order by excess_hit_rate desc, method asc
+        ) = 1 as is_served
+    from measured
+
+)
+
+select * from served

@@ -1,0 +1,334 @@
+"""The served similar movies and their evaluation, against an independent computation.
+
+Every collaborative method is recomputed here with scipy sparse products over the same
+ratings (the build's split for the evaluation, the rating files for the served lists), the
+lists ranked with pandas, and `ml_similarity_evaluation` recomputed from them with pandas:
+a wrong formula, tie-break, judgement or base rate changes an integer count. The content
+rows' scores are recomputed from the genres, years and tags; coverage and labels are checked
+on every build the suite already makes (demo, ml-100k, ml-latest-small).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.dbt.test_cosine_similarity import pair_scores
+from tests.support import PROJECT_ROOT, DbtRun
+
+pytestmark = pytest.mark.dbt
+TOP_N = 10
+MIN_CO_RATERS = 10  # the seed's co-rater filter; movies with fewer raters are not paired
+MIN_SIMILARITY = 0.95
+FLOOR = 5  # similarity_min_co_raters
+SHRINKAGE = 20.0  # similarity_shrinkage
+ALPHA = 0.75  # similarity_asymmetry
+COLLABORATIVE = [
+    "seed_cosine",
+    "binary_cosine",
+    "asymmetric_cosine",
+    "jaccard",
+    "lift",
+    "cooccurrence",
+]
+
+
+def method_scores(pairs: pd.DataFrame, counts: pd.Series, method: str) -> pd.DataFrame:
+    """Both directions of every pair the method lists, with its score (the same operations
+    in the same order as macros/similarity.sql, so equal inputs give equal doubles)."""
+    forward = pairs.rename(columns={"movie1_id": "movie_id", "movie2_id": "similar_movie_id"})
+    backward = pairs.rename(columns={"movie2_id": "movie_id", "movie1_id": "similar_movie_id"})
+    both = pd.concat([forward, backward], ignore_index=True)
+    n = both["num_pairs"].to_numpy(dtype=float)
+    a = counts.loc[both["movie_id"]].to_numpy(dtype=float)
+    b = counts.loc[both["similar_movie_id"]].to_numpy(dtype=float)
+    if method == "seed_cosine":
+        keep = (both["num_pairs"] >= MIN_CO_RATERS) & (both["score"] >= MIN_SIMILARITY)
+        score = both["score"].to_numpy()
+    else:
+        keep = both["num_pairs"] >= FLOOR
+        score = {
+            "binary_cosine": n / np.sqrt(a * b) * n / (n + SHRINKAGE),
+            "asymmetric_cosine": n / (a**ALPHA * b ** (1 - ALPHA)),
+            "jaccard": n / (a + b - n),
+            "lift": n / (a * b),
+            "cooccurrence": n,
+        }[method]
+    both = both.assign(score=score)[keep.to_numpy()]
+    return both[["movie_id", "similar_movie_id", "score", "num_pairs"]]
+
+
+def top_lists(scored: pd.DataFrame, depth: int = TOP_N) -> pd.DataFrame:
+    """Each movie's `depth` best: score desc, then more co-raters, then the smaller id."""
+    ranked = scored.sort_values(
+        ["movie_id", "score", "num_pairs", "similar_movie_id"],
+        ascending=[True, False, False, True],
+    )
+    ranked = ranked.assign(similarity_rank=ranked.groupby("movie_id").cumcount() + 1)
+    return ranked[ranked["similarity_rank"] <= depth].reset_index(drop=True)
+
+
+def scipy_pairs(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The pair aggregates (movies with `MIN_CO_RATERS` raters) and every movie's raters."""
+    frame = ratings.rename(columns={"user_id": "userId", "movie_id": "movieId"})
+    pairs = pair_scores(frame[["userId", "movieId", "rating"]], min_raters=MIN_CO_RATERS)
+    return pairs, frame.groupby("movieId").size()
+
+
+def genre_jaccard(movies: pd.DataFrame, left: pd.Series, right: pd.Series) -> np.ndarray:
+    genres = {m: set(g) for m, g in zip(movies["movie_id"], movies["genres"], strict=True)}
+    values = []
+    for i, j in zip(left, right, strict=True):
+        union = genres[i] | genres[j]
+        values.append(len(genres[i] & genres[j]) / len(union) if union else 0.0)
+    return np.array(values)
+
+
+def expected_evaluation(run: DbtRun) -> pd.DataFrame:
+    """ml_similarity_evaluation's measures of every collaborative method and popularity,
+    from the build's split alone (doc `similar_movies_protocol`)."""
+    splits = run.read_table("ml_rating_splits")
+    movies = run.read_table("dim_movies")
+    train = splits[splits["split"] == "train"][["user_id", "movie_id", "rating"]]
+    validation = splits[splits["split"] == "validation"][["user_id", "movie_id"]]
+    pairs, counts = scipy_pairs(train)
+    lists = {m: top_lists(method_scores(pairs, counts, m)) for m in COLLABORATIVE}
+    popular = counts.reset_index(name="n").sort_values(["n", "movieId"], ascending=[False, True])
+    popular_ids = popular["movieId"].to_numpy()[: TOP_N + 1]
+    lists["popularity"] = pd.DataFrame(
+        [
+            (movie, similar)
+            for movie in movies["movie_id"]
+            for similar in [p for p in popular_ids if p != movie][:TOP_N]
+        ],
+        columns=["movie_id", "similar_movie_id"],
+    )
+
+    validation_per_user = validation.groupby("user_id").size().rename("user_validation")
+    validation_per_movie = validation.groupby("movie_id").size()
+    judged = counts[counts >= MIN_CO_RATERS].index
+    judges = train[
+        train["movie_id"].isin(judged) & train["user_id"].isin(validation_per_user.index)
+    ]
+    num_slots = len(judges) * TOP_N
+    train_keys = set(zip(train["user_id"], train["movie_id"], strict=True))
+    validation_keys = set(zip(validation["user_id"], validation["movie_id"], strict=True))
+
+    rows = []
+    for method, listed in lists.items():
+        coverage = listed["movie_id"].nunique()
+        pairs_judged = listed[listed["movie_id"].isin(judged)][["movie_id", "similar_movie_id"]]
+        raters = pairs_judged.merge(train[["user_id", "movie_id"]], on="movie_id")
+        keys = list(zip(raters["user_id"], raters["similar_movie_id"], strict=True))
+        raters["co_rated"] = [key in train_keys for key in keys]
+        raters["hit"] = [key in validation_keys for key in keys]
+        raters = raters.join(validation_per_user, on="user_id")
+        raters["judging"] = raters["user_validation"].notna() & ~raters["co_rated"]
+        raters["activity"] = raters["user_validation"].where(raters["judging"], 0)
+        per_pair = raters.groupby(["movie_id", "similar_movie_id"]).agg(
+            support=("co_rated", "sum"),
+            judgements=("judging", "sum"),
+            hits=("hit", "sum"),
+            activity=("activity", "sum"),
+        )
+        per_pair = per_pair.reset_index()
+        share = validation_per_movie.reindex(per_pair["similar_movie_id"]).fillna(0).to_numpy()
+        per_pair["expected"] = per_pair["activity"].to_numpy() * share / len(validation)
+        hits, expected = per_pair["hits"].sum(), per_pair["expected"].sum()
+        rows.append(
+            {
+                "method": method,
+                "num_listed_movies": coverage,
+                "validation_hits": hits,
+                "num_judgements": per_pair["judgements"].sum(),
+                "num_slots": num_slots,
+                "expected_hits": expected,
+                "excess_hit_rate": (hits - expected) / num_slots,
+                "mean_support": per_pair["support"].mean(),
+                "median_support": per_pair["support"].median(),
+                "genre_agreement": genre_jaccard(
+                    movies, per_pair["movie_id"], per_pair["similar_movie_id"]
+                ).mean(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("method")
+
+
+def assert_evaluation_recomputed(run: DbtRun) -> None:
+    actual = run.read_table("ml_similarity_evaluation").set_index("method")
+    assert sorted(actual.index) == sorted([*COLLABORATIVE, "content", "popularity"])
+    expected = expected_evaluation(run)
+    for method, row in expected.iterrows():
+        got = actual.loc[method]
+        for column in ["num_listed_movies", "validation_hits", "num_judgements", "num_slots"]:
+            assert got[column] == row[column], (method, column, got[column], row[column])
+        for column in [
+            "expected_hits",
+            "excess_hit_rate",
+            "mean_support",
+            "median_support",
+            "genre_agreement",
+        ]:
+            assert got[column] == pytest.approx(row[column], rel=1e-9, abs=1e-12), (method, column)
+    collaborative = expected.loc[COLLABORATIVE, "excess_hit_rate"]
+    served = actual.index[actual["is_served"]].tolist()
+    assert served == [collaborative.idxmax()]
+    assert collaborative.max() > expected.loc["popularity", "excess_hit_rate"]
+    catalog = len(run.read_table("dim_movies"))
+    assert actual.loc["popularity", "catalog_coverage"] == 1.0
+    assert actual.loc["content", "num_listed_movies"] == catalog
+
+
+def assert_served_lists(run: DbtRun, ratings: pd.DataFrame) -> pd.DataFrame:
+    """The collaborative rows of fct_similar_movies are the served method's lists over every
+    rating, recomputed with scipy; returns the table."""
+    served = run.read_table("ml_similarity_evaluation").query("is_served")["method"].item()
+    similar = run.read_table("fct_similar_movies")
+    pairs, counts = scipy_pairs(ratings)
+    expected = top_lists(method_scores(pairs, counts, served))
+    actual = similar[similar["method"] == served].sort_values(["movie_id", "similarity_rank"])
+    actual = actual.reset_index(drop=True)
+    assert len(actual) == len(expected) > 0
+    key = ["movie_id", "similarity_rank", "similar_movie_id", "num_pairs"]
+    np.testing.assert_array_equal(actual[key].to_numpy(), expected[key].to_numpy())
+    np.testing.assert_allclose(actual["score"], expected["score"], rtol=1e-12)
+    return similar
+
+
+def assert_every_movie_listed(run: DbtRun) -> None:
+    """Every catalog movie has top_n rows; the labels say where they come from."""
+    similar = run.read_table("fct_similar_movies")
+    movies = run.read_table("dim_movies").set_index("movie_id")
+    per_movie = similar.groupby("movie_id").size()
+    assert set(per_movie.index) == set(movies.index)
+    assert (per_movie == TOP_N).all()
+    assert (similar["movie_id"] != similar["similar_movie_id"]).all()
+    assert not similar.duplicated(["movie_id", "similar_movie_id"]).any()
+    assert set(similar["basis"]) <= {"collaborative", "hybrid", "content"}
+    content = similar["method"] == "content"
+    kinds = content.groupby(similar["movie_id"]).agg(["all", "any"])
+    basis = similar.groupby("movie_id")["basis"].first()
+    assert (basis[kinds["all"]] == "content").all()
+    assert (basis[~kinds["any"]] == "collaborative").all()
+    assert (basis[kinds["any"] & ~kinds["all"]] == "hybrid").all()
+    # Too few raters to be paired: the list is content's.
+    rare = movies.index[movies["num_ratings"] < MIN_CO_RATERS]
+    assert (basis.loc[rare] == "content").all()
+    # Collaborative rows come first, with their co-raters; content rows have none.
+    collaborative_rows = similar[~content]
+    assert (collaborative_rows["num_pairs"] >= FLOOR).all()
+    assert similar.loc[content, "num_pairs"].isna().all()
+    last_collaborative = collaborative_rows.groupby("movie_id")["similarity_rank"].max()
+    first_content = similar[content].groupby("movie_id")["similarity_rank"].min()
+    both = last_collaborative.index.intersection(first_content.index)
+    assert (last_collaborative.loc[both] < first_content.loc[both]).all()
+    # Listed movies are rated ones.
+    assert (movies.loc[similar["similar_movie_id"], "num_ratings"] > 0).all()
+
+
+def assert_content_scores(run: DbtRun, tags: pd.DataFrame) -> None:
+    """0.6 genre Jaccard + 0.25 year closeness + 0.15 tag Jaccard, row by row, and each
+    movie's content rows in non-increasing score."""
+    similar = run.read_table("fct_similar_movies")
+    rows = similar[similar["method"] == "content"]
+    assert len(rows) > 0
+    movies = run.read_table("dim_movies")
+    years = movies.set_index("movie_id")["release_year"]
+    tag_sets = (
+        tags.dropna(subset=["movie_id", "tag"])
+        .assign(tag=lambda t: t["tag"].str.strip().str.lower())
+        .query("tag != ''")
+        .groupby("movie_id")["tag"]
+        .apply(set)
+    )
+    genre = genre_jaccard(movies, rows["movie_id"], rows["similar_movie_id"])
+    gap = np.abs(
+        years.reindex(rows["movie_id"]).to_numpy(dtype=float)
+        - years.reindex(rows["similar_movie_id"]).to_numpy(dtype=float)
+    )
+    year = np.nan_to_num(np.maximum(0.0, 1 - gap / 10.0), nan=0.0)
+    tag = []
+    for i, j in zip(rows["movie_id"], rows["similar_movie_id"], strict=True):
+        left, right = tag_sets.get(i, set()), tag_sets.get(j, set())
+        union = left | right
+        tag.append(len(left & right) / len(union) if union else 0.0)
+    expected = 0.6 * genre + 0.25 * year + 0.15 * np.array(tag)
+    np.testing.assert_allclose(rows["score"].to_numpy(), expected, rtol=0, atol=1e-9)
+    ordered = rows.sort_values(["movie_id", "similarity_rank"])
+    steps = ordered.groupby("movie_id")["score"].diff().dropna()
+    assert (steps <= 1e-12).all()
+
+
+# --------------------------------------------------------------------------- ml-100k
+
+
+def test_ml_100k_evaluation_equals_a_pandas_recomputation(ml_100k_build: DbtRun) -> None:
+    assert_evaluation_recomputed(ml_100k_build)
+
+
+def test_ml_100k_served_lists_equal_scipy(ml_100k_build: DbtRun, ml_100k: Path) -> None:
+    ratings = pd.read_csv(
+        ml_100k / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "timestamp"]
+    )
+    similar = assert_served_lists(ml_100k_build, ratings)
+    assert_every_movie_listed(ml_100k_build)
+    no_tags = pd.DataFrame(
+        {"movie_id": pd.Series([], dtype="int64"), "tag": pd.Series([], dtype=object)}
+    )
+    assert_content_scores(ml_100k_build, no_tags)  # ML-100K has no tags file
+    # Recognisable: Star Wars' served list opens with its sequel and rests on hundreds of
+    # co-raters; the seed's rests on as few as 10.
+    star_wars = similar[similar["movie_id"] == 50].sort_values("similarity_rank")
+    assert "Return of the Jedi (1983)" in set(star_wars["similar_movie_title"].head(3))
+    assert (star_wars["num_pairs"] >= 100).all()
+    seed = ml_100k_build.read_table("fct_seed_similar_movies")
+    assert seed[seed["movie_id"] == 50]["num_pairs"].min() < 20
+
+
+def test_ml_100k_seed_method_is_worse_than_the_served_one(ml_100k_build: DbtRun) -> None:
+    evaluation = ml_100k_build.read_table("ml_similarity_evaluation").set_index("method")
+    served = evaluation[evaluation["is_served"]].iloc[0]
+    seed = evaluation.loc["seed_cosine"]
+    assert served["excess_hit_rate"] > seed["excess_hit_rate"]
+    assert served["rated_movie_coverage"] > seed["rated_movie_coverage"]
+
+
+# --------------------------------------------------------------------------- ml-latest-small
+
+
+def test_ml_latest_small_evaluation_equals_a_pandas_recomputation(
+    ml_latest_small_build: DbtRun,
+) -> None:
+    assert_evaluation_recomputed(ml_latest_small_build)
+
+
+def test_ml_latest_small_lists_tags_and_cold_start(
+    ml_latest_small_build: DbtRun, ml_latest_small: Path
+) -> None:
+    ratings = pd.read_csv(ml_latest_small / "ratings.csv").rename(
+        columns={"userId": "user_id", "movieId": "movie_id"}
+    )
+    assert_served_lists(ml_latest_small_build, ratings)
+    assert_every_movie_listed(ml_latest_small_build)
+    tags = pd.read_csv(ml_latest_small / "tags.csv").rename(columns={"movieId": "movie_id"})
+    assert_content_scores(ml_latest_small_build, tags)
+    similar = ml_latest_small_build.read_table("fct_similar_movies")
+    basis = similar.groupby("movie_id")["basis"].first()
+    # Most of this catalog has fewer than 10 ratings: content lists carry it.
+    assert (basis == "content").mean() > 0.5
+    assert (basis == "collaborative").sum() > 1_000
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_every_movie_has_a_labelled_list(demo_build: DbtRun) -> None:
+    assert_every_movie_listed(demo_build)
+    tags = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_tags.csv")
+    tags = tags.rename(columns={"movieId": "movie_id"})
+    tags["movie_id"] = pd.to_numeric(tags["movie_id"], errors="coerce")
+    assert_content_scores(demo_build, tags)
+    assert_evaluation_recomputed(demo_build)
