@@ -312,9 +312,7 @@ def als_top_n(*, model: ALSModel, users: DataFrame, exclude: DataFrame, top_n: i
     """
     check_positive_int(top_n, name="top_n")
     job = FactorJob(model=model, seen=exclude, users=users, depth=top_n, unknown_users="skip")
-    return factor_top_n({0: job}).select(
-        USER_ID, MOVIE_ID, sf.col(SCORE).alias(PREDICTION), RANK
-    )
+    return factor_top_n({0: job}).select(USER_ID, MOVIE_ID, sf.col(SCORE).alias(PREDICTION), RANK)
 
 
 def top_n_with_fallback(
