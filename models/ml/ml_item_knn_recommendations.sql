@@ -66,6 +66,7 @@ non_test_ratings as (
 
 ),
 
+-- noqa: disable=LT02
 {% for carving in carvings %}
 
 carving_{{ carving }}_ratings as (
@@ -87,6 +88,7 @@ carving_{{ carving }}_pairs as (
 ),
 
 {% endfor %}
+-- noqa: enable=LT02
 
 non_test_pairs as (
 
@@ -213,7 +215,9 @@ best_cells as (
     from tuning
     cross join (
         values
-        {% for carving in carvings %}('validation_{{ carving }}'), {% endfor %}
+        {% for carving in carvings -%}
+            ('validation_{{ carving }}'),
+        {% endfor -%}
         ('evaluation'), ('serving')
     ) as scopes (purpose)
     where tuning.is_best
