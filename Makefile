@@ -37,7 +37,7 @@ build: setup
 test: setup
 	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -n 2 --dist loadgroup
 
-# The unit tests alone (no dbt command, no cluster, no lint): a minute or two.
+# The unit tests alone (no dbt command, no cluster, no lint).
 test-fast: setup
 	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not dbt"
 
