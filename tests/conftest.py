@@ -45,6 +45,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.dbt)
 
 
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """Under `--dist loadgroup`, stop when xdist did not take the groups (a worker writes them
+    into the node ids): each worker would then make every build. pytest 9 moved the node id
+    where pytest-xdist 3.8 cannot set it, which doubled the suite's time."""
+    if node.config.getoption("dist") != "loadgroup":
+        return
+    ungrouped = [nodeid for nodeid in ids if "@" not in nodeid]
+    if ungrouped:
+        pytest.exit(
+            f"pytest-xdist did not group {len(ungrouped)} tests (first: {ungrouped[0]}); "
+            "install the pinned pytest (pyproject.toml) so that each build is made once",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     support.CURRENT_TEST = item  # run_dbt refuses to run for a test not marked `dbt`

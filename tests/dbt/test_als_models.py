@@ -80,7 +80,14 @@ def test_evaluation_shows_popularity_ranks_better(ml_latest_small_build: DbtRun)
     evaluation = ml_latest_small_build.read_table("ml_recommender_evaluation").set_index(
         "recommender"
     )
-    assert set(evaluation.index) == {"als", "popularity", "item_knn", "ease", "implicit_als"}
+    assert set(evaluation.index) == {
+        "als",
+        "popularity",
+        "item_knn",
+        "ease",
+        "implicit_als",
+        "blend",
+    }
     assert (evaluation["k"] == TOP_N).all()
     assert np.isnan(evaluation.loc["popularity", "rmse"])
     # Explicit-rating ALS ranks worse than popularity on MovieLens; the table must show it.
