@@ -30,16 +30,19 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 CURRENT_TEST: Any = None
 
 
-def ml_latest_small_vars(path: Path) -> str:
+def ml_latest_small_vars(path: Path, als_cell: tuple[int, float] | None = None) -> str:
     """The vars of every ml-latest-small build in the suite (local and thrift compare equal).
 
-    The seed's protocol and its full explicit-ALS grid, for the seed's figures; one cell of
-    each ranking recommender's grid, whose tuning and quality the ml-100k build checks.
+    The seed's protocol and its full explicit-ALS grid, for the seed's figures (or only
+    ``als_cell``, the grid's winner, for a build compared with one that ran the grid); one
+    cell of each ranking recommender's grid, whose tuning and quality the ml-100k build
+    checks; two validation carvings, the fewest that hold the blend's weights out.
     """
+    als = f", als_ranks: [{als_cell[0]}], als_reg_params: [{als_cell[1]}]" if als_cell else ""
     return (
         f"{{movielens_path: '{path}', evaluation_protocol: seed, ease_lambdas: [250.0], "
         "implicit_ranks: [32], implicit_alphas: [2.0], knn_neighbours: [50], "
-        "knn_min_co_raters: [2]}"
+        f"knn_min_co_raters: [2], validation_carvings: 2{als}}}"
     )
 
 

@@ -66,6 +66,7 @@ ALS_ATOL = 1e-6
 PAIR_SCORES = "int_movie_pair_scores"
 # The table whose SQL aggregates the pairs (the SQL engine: a shuffle across the workers).
 PAIR_MODEL = PAIR_SCORES
+GRID_MODEL = "ml_als_grid_search"
 FAULT_SCHEMA = "movielens_fault"
 FAULT_TABLES = ("int_ratings_validated", PAIR_MODEL, "fct_movie_similarities")
 CONNECTION_ERROR_BUDGET_S = 60.0
@@ -75,9 +76,15 @@ DBT_TIMEOUT_S = 1200.0
 # --------------------------------------------------------------------------- helpers
 
 
-def movielens_vars(path: Path) -> list[str]:
+def movielens_vars(path: Path, als_cell: tuple[int, float] | None = None) -> list[str]:
     """The vars of the local reference build (``ml_latest_small_build``)."""
-    return ["--vars", ml_latest_small_vars(path)]
+    return ["--vars", ml_latest_small_vars(path, als_cell)]
+
+
+def best_als_cell(run: DbtRun) -> tuple[int, float]:
+    """The (rank, reg_param) that won a build's explicit-ALS grid."""
+    best = run.read_table(GRID_MODEL).query("is_best").iloc[0]
+    return int(best["rank"]), float(best["reg_param"])
 
 
 def _canonical(value: Any) -> Any:
@@ -284,11 +291,18 @@ def cluster(launched_cluster: Cluster, ml_latest_small_build: DbtRun) -> Iterato
 
 @pytest.fixture(scope="module")
 def thrift_build(
-    cluster: Cluster, ml_latest_small: Path, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster,
+    ml_latest_small: Path,
+    ml_latest_small_build: DbtRun,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> DbtRun:
+    """The whole build on the cluster, its explicit-ALS grid cut to the local build's
+    winning cell: the other 19 fits would only repeat what the local build checked, and
+    everything downstream of the grid depends on the winner alone."""
     work = tmp_path_factory.mktemp("thrift-build")
+    cell = best_als_cell(ml_latest_small_build)
     run = run_dbt(
-        ["build", "--target", "thrift", *movielens_vars(ml_latest_small)],
+        ["build", "--target", "thrift", *movielens_vars(ml_latest_small, cell)],
         spark_dir=cluster.config.state_dir,
         work_dir=work,
         env=thrift_env(cluster),
@@ -329,9 +343,17 @@ def test_thrift_build_equals_local_build(
     thrift_build: DbtRun, ml_latest_small_build: DbtRun
 ) -> None:
     tables = warehouse_tables(ml_latest_small_build)
-    assert {"fct_similar_movies", PAIR_MODEL} <= set(tables)
+    assert {"fct_similar_movies", PAIR_MODEL, GRID_MODEL} <= set(tables)
     assert warehouse_tables(thrift_build) == tables
-    outcome = compare_tables(thrift_build, ml_latest_small_build, tables)
+    outcome = compare_tables(
+        thrift_build, ml_latest_small_build, [t for t in tables if t != GRID_MODEL]
+    )
+    # The thrift grid is the local grid's winning row, fitted again on the cluster.
+    grid = comparable(thrift_build, GRID_MODEL)
+    winner = comparable(ml_latest_small_build, GRID_MODEL).query("is_best")
+    assert len(grid) == 1 and grid["is_best"].all()
+    assert_close(GRID_MODEL, grid, winner)
+    outcome[GRID_MODEL] = "the local grid's winning cell, within tolerance"
     print(f"local {ml_latest_small_build.seconds:.0f}s, thrift {thrift_build.seconds:.0f}s")
     for table, how in outcome.items():
         print(f"  {table}: {how}")
