@@ -27,22 +27,11 @@ fit_ratings as (
 
 ),
 
-sampled_users as (
-
-    select
-        user_id,
-        row_number() over (order by xxhash64(17, user_id), user_id) as sample_rank
-    from splits
-    where split = 'validation'
-    group by user_id
-
-),
-
 expected_users as (
 
+    -- macros/validation_users.sql: carving 0's sampled validation users
     select user_id
-    from sampled_users
-    where sample_rank <= {{ var('tuning_max_users') }}
+    from ({{ sampled_validation_users('splits', carving=0) }}) as sampled_users
 
 ),
 

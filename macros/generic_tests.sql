@@ -160,21 +160,9 @@
         select 'serving' as scope, user_id, movie_id from {{ ratings }}
     ),
 
-    sampled_validation_users as (
-        select
-            concat('validation_', validation_carving) as scope,
-            user_id,
-            row_number() over (
-                partition by validation_carving order by xxhash64(17, user_id), user_id
-            ) as sample_rank
-        from {{ splits }}
-        where validation_carving is not null
-        group by validation_carving, user_id
-    ),
-
     expected_users as (
-        select scope, user_id from sampled_validation_users
-        where sample_rank <= {{ var('tuning_max_users') }}
+        select concat('validation_', validation_carving) as scope, user_id
+        from ({{ sampled_validation_users(splits) }}) as sampled_users
         union all
         select distinct 'evaluation' as scope, user_id from {{ splits }} where split = 'test'
         union all

@@ -67,3 +67,39 @@
 
     select * from pairs
 {% endmacro %}
+
+{% macro cosine_pair_aggregates(pairs) %}
+    {#-
+        The cosine seed's pair aggregates over `pairs` (a relation or CTE with movie1_id,
+        movie2_id, rating1, rating2): co-rater count, the three sums of the cosine formula
+        and the score sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)), one row per co-rated pair.
+        int_movie_pair_scores (every validated rating) and int_training_movie_pair_scores
+        (the training split) call it.
+    -#}
+    with
+
+    aggregated as (
+
+        select
+            movie1_id,
+            movie2_id,
+            count(*) as num_pairs,
+            sum(rating1 * rating2) as sum_xy,
+            sum(rating1 * rating1) as sum_xx,
+            sum(rating2 * rating2) as sum_yy
+        from {{ pairs }}
+        group by movie1_id, movie2_id
+
+    ),
+
+    scored as (
+
+        select
+            *,
+            sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)) as score
+        from aggregated
+
+    )
+
+    select * from scored
+{% endmacro %}

@@ -14,7 +14,8 @@ splits as (
         user_id,
         movie_id,
         rating,
-        split
+        split,
+        validation_carving
     from {{ ref('ml_rating_splits') }}
 
 ),
@@ -53,26 +54,13 @@ train_pair_aggregates as (
 
 ),
 
-sampled_validation_users as (
-
-    -- beyond tuning_max_users, the same seeded sample as the Python recommenders'
-    -- (python_jobs/scopes.py)
-    select
-        user_id,
-        row_number() over (order by xxhash64(17, user_id), user_id) as sample_rank
-    from splits
-    where split = 'validation'
-    group by user_id
-
-),
-
 validation_users as (
 
+    -- macros/validation_users.sql: carving 0's sampled validation users
     select
         'tuning' as purpose,
         user_id
-    from sampled_validation_users
-    where sample_rank <= {{ var('tuning_max_users') }}
+    from ({{ sampled_validation_users('splits', carving=0) }}) as sampled_users
 
 ),
 

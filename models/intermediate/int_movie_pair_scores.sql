@@ -13,27 +13,11 @@ pairs as (
 
 ),
 
-aggregated as (
+pair_scores as (
 
-    select
-        movie1_id,
-        movie2_id,
-        count(*) as num_pairs,
-        sum(rating1 * rating2) as sum_xy,
-        sum(rating1 * rating1) as sum_xx,
-        sum(rating2 * rating2) as sum_yy
-    from pairs
-    group by movie1_id, movie2_id
-
-),
-
-scored as (
-
-    select
-        *,
-        sum_xy / (sqrt(sum_xx) * sqrt(sum_yy)) as score
-    from aggregated
+    -- macros/movie_pairs.sql: the count, the three sums and the cosine of every pair
+    {{ cosine_pair_aggregates('pairs') }}
 
 )
 
-select * from scored
+select * from pair_scores

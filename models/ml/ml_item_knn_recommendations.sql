@@ -164,30 +164,13 @@ fit_pair_aggregates as (
 
 ),
 
-validation_users as (
-
-    -- each carving's validation users; beyond tuning_max_users, the same seeded sample as
-    -- the Python recommenders' (python_jobs/scopes.py)
-    select
-        concat('validation_', validation_carving) as purpose,
-        user_id,
-        row_number() over (
-            partition by validation_carving
-            order by xxhash64(17, user_id), user_id
-        ) as sample_rank
-    from splits
-    where validation_carving is not null
-    group by validation_carving, user_id
-
-),
-
 listed_users as (
 
+    -- macros/validation_users.sql: each carving's sampled validation users
     select
-        purpose,
+        concat('validation_', validation_carving) as purpose,
         user_id
-    from validation_users
-    where sample_rank <= {{ var('tuning_max_users') }}
+    from ({{ sampled_validation_users('splits') }}) as sampled_users
 
     union all
 
