@@ -19,10 +19,12 @@ import pytest
 from tests import support
 from tests.support import DbtRun, assert_dbt_ok, ml_latest_small_vars, movielens_dir, run_dbt
 
-# xdist group -> the session fixtures whose tests share one worker (and so one build each).
+# xdist group -> the session fixtures whose tests share one worker (and so one build each),
+# longest first: the groups run first in this order (`--no-loadscope-reorder` in the
+# Makefile), so that no build starts last and leaves one worker idle at the end.
 BUILD_GROUPS = {
-    "demo": {"demo_build", "sql_engines_demo_build"},
     "ml-latest-small": {"ml_latest_small_build", "launched_cluster"},
+    "demo": {"demo_build", "sql_engines_demo_build"},
     "ml-100k": {"ml_100k_build"},
 }
 # Module fixtures of tests/dbt_spark_oss_python/test_submission.py that run dbt or a server.
@@ -43,6 +45,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(groups[0] if groups else item.path.name))
         if groups or reached & DBT_FIXTURES:
             item.add_marker(pytest.mark.dbt)
+    order = {group: rank for rank, group in enumerate(BUILD_GROUPS)}
+    items.sort(key=lambda item: order.get(item.get_closest_marker("xdist_group").args[0], 99))
 
 
 def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
