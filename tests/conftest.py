@@ -149,15 +149,17 @@ def ml_latest_small_build(
 def ml_100k_build(ml_100k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
     """`dbt build` on ml-100k under the default (stratified) protocol, the data of the
     published benchmark. The ALS seed's 20-cell RMSE grid is cut to one cell here: its
-    figures are checked on ml-latest-small, and every ranking recommender keeps its grid
-    (on two validation carvings, the fewest that hold the blend's weights out)."""
+    figures are checked on ml-latest-small. Every ranking recommender is tuned over two
+    cells at least (EASE over its whole grid; the demo build runs every default grid), on
+    two validation carvings, the fewest that hold the blend's weights out."""
     work = tmp_path_factory.mktemp("ml-100k-build")
     run = run_dbt(
         [
             "build",
             "--vars",
             f"{{movielens_path: '{ml_100k}', als_ranks: [10], als_reg_params: [0.1], "
-            "validation_carvings: 2}",
+            "validation_carvings: 2, implicit_ranks: [32], implicit_alphas: [2.0, 5.0], "
+            "knn_neighbours: [50, 100], knn_min_co_raters: [2]}",
         ],
         spark_dir=work / "spark",
         work_dir=work,

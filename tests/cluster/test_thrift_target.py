@@ -4,13 +4,15 @@ One cluster per module (``python_jobs.tools.local_cluster``, free ports, state i
 always stopped at the end. It boots while the ``local`` reference build
 (``ml_latest_small_build``) runs. Then:
 
-* ``dbt run --target thrift`` on ml-latest-small (every model; its data and unit tests ran
-  in the local build) gives the same tables as the ``local`` target's ``dbt build``: per
-  table the row count and an order-independent checksum of the rows (floats rounded to 9
-  decimals; wall times and timestamps left out, model paths taken relative to
-  the warehouse). Tables of the ALS models (``ml_*``) may differ in floating point
-  between a 2-executor cluster and ``local[*]``; they are compared with a tolerance instead
-  when their checksums differ, and the test prints which ones;
+* ``dbt run --target thrift`` on ml-latest-small gives the same tables as the ``local``
+  target's ``dbt build`` (``THRIFT_SELECTION``: every SQL model of the cosine path and the
+  quarantine, and Python models of each kind: Spark ML fits, numpy in Spark tasks; their
+  data and unit tests ran in the local build): per table the row count and an
+  order-independent checksum of the rows (floats rounded to 9 decimals; wall times and
+  timestamps left out, model paths taken relative to the warehouse). Tables of the ALS
+  models (``ml_*``) may differ in floating point between a 2-executor cluster and
+  ``local[*]``; they are compared with a tolerance instead when their checksums differ,
+  and the test prints which ones;
 * a worker killed (with its executor) while ``fct_movie_similarities`` aggregates: the run
   still succeeds with identical output; the worker is restarted afterwards;
 * every socket the cluster's processes (master, workers, executors, server) listen on is on
@@ -68,6 +70,17 @@ PAIR_SCORES = "int_movie_pair_scores"
 # The table whose SQL aggregates the pairs (the SQL engine: a shuffle across the workers).
 PAIR_MODEL = PAIR_SCORES
 GRID_MODEL = "ml_als_grid_search"
+# What the thrift build runs: the cosine seed's SQL path with the quarantine, and the ALS
+# seed's path (Spark ML through Spark Connect) with EASE (numpy in Spark tasks) and
+# popularity beside it. The rest of the build repeats these kinds of model.
+THRIFT_SELECTION = [
+    "--select",
+    "+fct_seed_similar_movies",
+    "fct_rejected_rows",
+    "+ml_als_recommendations",
+    "+ml_ease_recommendations",
+    "+ml_popularity_recommendations",
+]
 FAULT_SCHEMA = "movielens_fault"
 FAULT_TABLES = ("int_ratings_validated", PAIR_MODEL, "fct_movie_similarities")
 CONNECTION_ERROR_BUDGET_S = 60.0
@@ -297,13 +310,13 @@ def thrift_build(
     ml_latest_small_build: DbtRun,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> DbtRun:
-    """Every model on the cluster, its explicit-ALS grid cut to the local build's winning
-    cell: the other 19 fits would only repeat what the local build checked, and everything
-    downstream of the grid depends on the winner alone."""
+    """``THRIFT_SELECTION`` on the cluster, its explicit-ALS grid cut to the local build's
+    winning cell: the other 19 fits would only repeat what the local build checked, and
+    everything downstream of the grid depends on the winner alone."""
     work = tmp_path_factory.mktemp("thrift-build")
     cell = best_als_cell(ml_latest_small_build)
     run = run_dbt(
-        ["run", "--target", "thrift", *movielens_vars(ml_latest_small, cell)],
+        ["run", "--target", "thrift", *THRIFT_SELECTION, *movielens_vars(ml_latest_small, cell)],
         spark_dir=cluster.config.state_dir,
         work_dir=work,
         env=thrift_env(cluster),
@@ -343,9 +356,16 @@ def test_status_reports_two_workers_and_both_ports(cluster: Cluster) -> None:
 def test_thrift_build_equals_local_build(
     thrift_build: DbtRun, ml_latest_small_build: DbtRun
 ) -> None:
-    tables = warehouse_tables(ml_latest_small_build)
-    assert {"fct_similar_movies", "ml_user_recommendations", PAIR_MODEL, GRID_MODEL} <= set(tables)
-    assert warehouse_tables(thrift_build) == tables
+    tables = warehouse_tables(thrift_build)
+    assert set(tables) <= set(warehouse_tables(ml_latest_small_build))
+    assert {
+        "fct_seed_similar_movies",
+        "fct_rejected_rows",
+        "ml_als_recommendations",
+        "ml_ease_recommendations",
+        PAIR_MODEL,
+        GRID_MODEL,
+    } <= set(tables)
     outcome = compare_tables(
         thrift_build, ml_latest_small_build, [t for t in tables if t != GRID_MODEL]
     )
