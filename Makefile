@@ -33,10 +33,9 @@ system-deps:
 build: setup
 	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/dbt build
 
-# The whole suite on two workers; tests that share a build share a worker, and the build
-# groups start first, longest first (tests/conftest.py).
+# The whole suite on two workers; tests that share a build share a worker (tests/conftest.py).
 test: setup
-	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
+	DBT_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The unit tests alone (no dbt command, no cluster, no lint).
 test-fast: setup

@@ -19,12 +19,10 @@ import pytest
 from tests import support
 from tests.support import DbtRun, assert_dbt_ok, ml_latest_small_vars, movielens_dir, run_dbt
 
-# xdist group -> the session fixtures whose tests share one worker (and so one build each),
-# longest first: the groups run first in this order (`--no-loadscope-reorder` in the
-# Makefile), so that no build starts last and leaves one worker idle at the end.
+# xdist group -> the session fixtures whose tests share one worker (and so one build each).
 BUILD_GROUPS = {
-    "ml-latest-small": {"ml_latest_small_build", "launched_cluster"},
     "demo": {"demo_build", "sql_engines_demo_build"},
+    "ml-latest-small": {"ml_latest_small_build", "launched_cluster"},
     "ml-100k": {"ml_100k_build"},
 }
 # Module fixtures of tests/dbt_spark_oss_python/test_submission.py that run dbt or a server.
@@ -45,8 +43,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(groups[0] if groups else item.path.name))
         if groups or reached & DBT_FIXTURES:
             item.add_marker(pytest.mark.dbt)
-    order = {group: rank for rank, group in enumerate(BUILD_GROUPS)}
-    items.sort(key=lambda item: order.get(item.get_closest_marker("xdist_group").args[0], 99))
 
 
 def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
@@ -149,17 +145,16 @@ def ml_latest_small_build(
 def ml_100k_build(ml_100k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtRun]:
     """`dbt build` on ml-100k under the default (stratified) protocol, the data of the
     published benchmark. The ALS seed's 20-cell RMSE grid is cut to one cell here: its
-    figures are checked on ml-latest-small. Every ranking recommender is tuned over two
-    cells at least (EASE over its whole grid; the demo build runs every default grid), on
-    two validation carvings, the fewest that hold the blend's weights out."""
+    figures are checked on ml-latest-small. Implicit ALS is tuned over two cells (the demo
+    build runs its whole default grid), the other ranking recommenders over their whole
+    grids, on two validation carvings, the fewest that hold the blend's weights out."""
     work = tmp_path_factory.mktemp("ml-100k-build")
     run = run_dbt(
         [
             "build",
             "--vars",
             f"{{movielens_path: '{ml_100k}', als_ranks: [10], als_reg_params: [0.1], "
-            "validation_carvings: 2, implicit_ranks: [32], implicit_alphas: [2.0, 5.0], "
-            "knn_neighbours: [50, 100], knn_min_co_raters: [2]}",
+            "validation_carvings: 2, implicit_ranks: [32], implicit_alphas: [2.0, 5.0]}",
         ],
         spark_dir=work / "spark",
         work_dir=work,
