@@ -25,6 +25,9 @@ BUILD_GROUPS = {
     "ml-latest-small": {"ml_latest_small_build", "launched_cluster"},
     "ml-100k": {"ml_100k_build"},
 }
+# dbt's unit tests pin their own vars and read only their fixtures: the data and vars of a
+# build change nothing in them, so the demo build runs them and the other builds leave them out.
+NO_UNIT_TESTS = ["--exclude", "test_type:unit"]
 # Module fixtures of tests/dbt_spark_oss_python/test_submission.py that run dbt or a server.
 DBT_FIXTURES = {"session_build", "launched_server"}
 
@@ -114,6 +117,7 @@ def sql_engines_demo_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "+fct_seed_similar_movies",
             "--indirect-selection",
             "cautious",
+            *NO_UNIT_TESTS,
             "--vars",
             "{knn_engine: sql, pair_blocked_max_ratings: 1000}",
         ],
@@ -132,7 +136,7 @@ def ml_latest_small_build(
     """`dbt build` on ml-latest-small, the data of the ALS seed, under the seed's protocol."""
     work = tmp_path_factory.mktemp("ml-latest-small-build")
     run = run_dbt(
-        ["build", "--vars", ml_latest_small_vars(ml_latest_small)],
+        ["build", *NO_UNIT_TESTS, "--vars", ml_latest_small_vars(ml_latest_small)],
         spark_dir=work / "spark",
         work_dir=work,
     )
@@ -152,6 +156,7 @@ def ml_100k_build(ml_100k: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     run = run_dbt(
         [
             "build",
+            *NO_UNIT_TESTS,
             "--vars",
             f"{{movielens_path: '{ml_100k}', als_ranks: [10], als_reg_params: [0.1], "
             "validation_carvings: 2, implicit_ranks: [32], implicit_alphas: [2.0, 5.0]}",

@@ -1,9 +1,9 @@
--- The similar-movie methods measured on the held-out validation split: every method fitted on
--- the training split (int_training_movie_pair_scores, training rating counts), its `top_n`
--- lists scored against the validation ratings, one row per method, plus a popularity list.
--- The served method (`is_served`) is the collaborative method with the highest excess hit
--- rate (held-out co-occurrence beyond what popularity predicts); fct_similar_movies serves
--- it. Protocol: doc `similar_movies_protocol`.
+-- The similar-movie methods measured on the held-out validation split: every method's `top_n`
+-- lists fitted on the training split (int_similar_movie_validation_lists) scored against the
+-- validation ratings, one row per method, plus a popularity list. The served method
+-- (`is_served`) is the collaborative method with the highest excess hit rate (held-out
+-- co-occurrence beyond what popularity predicts); fct_similar_movies serves it. Protocol:
+-- doc `similar_movies_protocol`.
 {%- set methods = collaborative_similarity_methods() %}
 with
 
@@ -26,17 +26,6 @@ training_ratings as (
 
 ),
 
-training_pair_scores as (
-
-    select
-        movie1_id,
-        movie2_id,
-        num_pairs,
-        score
-    from {{ ref('int_training_movie_pair_scores') }}
-
-),
-
 catalog as (
 
     select
@@ -44,15 +33,6 @@ catalog as (
         genres,
         release_year
     from {{ ref('dim_movies') }}
-
-),
-
-tags as (
-
-    select
-        movie_id,
-        tag
-    from {{ ref('stg_movielens__tags') }}
 
 ),
 
@@ -76,80 +56,13 @@ training_counts as (
 
 ),
 
-methods as (
-
-    select collaborative_methods.method
-    from (
-        values
-        {%- for method in methods %}
-            ('{{ method }}'){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as collaborative_methods (method)
-
-),
-
-collaborative_lists as (
-
-    {{ collaborative_similar_movies(
-        'training_pair_scores', 'training_counts', 'methods', var('top_n')) }}
-
-),
-
-content_lists as (
-
-    {{ content_similar_movies('catalog', 'training_counts', 'tags', var('top_n')) }}
-
-),
-
-popular_movies as (
-
-    select
-        movie_id,
-        row_number() over (order by num_raters desc, movie_id asc) as popularity_rank
-    from training_counts
-
-),
-
-popularity_lists as (
-
-    -- The most-rated training movies but the anchor itself, for every catalog movie.
-    select
-        catalog.movie_id,
-        popular_movies.movie_id as similar_movie_id
-    from catalog
-    cross join popular_movies
-    where
-        popular_movies.popularity_rank <= {{ var('top_n') + 1 }}
-        and popular_movies.movie_id != catalog.movie_id
-    qualify row_number() over (
-        partition by catalog.movie_id order by popular_movies.popularity_rank asc
-    ) <= {{ var('top_n') }}
-
-),
-
 listed_pairs as (
 
     select
         method,
         movie_id,
         similar_movie_id
-    from collaborative_lists
-
-    union all
-
-    select
-        'content' as method,  -- noqa: RF04
-        movie_id,
-        similar_movie_id
-    from content_lists
-
-    union all
-
-    select
-        'popularity' as method,  -- noqa: RF04
-        movie_id,
-        similar_movie_id
-    from popularity_lists
+    from {{ ref('int_similar_movie_validation_lists') }}
 
 ),
 
@@ -192,15 +105,36 @@ judged_anchors as (
 
 ),
 
-anchor_raters as (
+judged_listed_pairs as (
+
+    select
+        listed_pairs.method,
+        listed_pairs.movie_id,
+        listed_pairs.similar_movie_id
+    from listed_pairs
+    left semi join judged_anchors
+        on listed_pairs.movie_id = judged_anchors.movie_id
+
+),
+
+distinct_judged_pairs as (
+
+    -- The methods' lists overlap (popularity's above all): each pair is judged once.
+    select distinct
+        movie_id,
+        similar_movie_id
+    from judged_listed_pairs
+
+),
+
+pair_raters as (
 
     -- Every training rater of every judged listed pair's anchor: did they also rate the
     -- listed movie in train (support)? If not, and they have validation ratings, they judge
     -- the pair: did they rate the listed movie in validation (a hit)?
     select
-        listed_pairs.method,
-        listed_pairs.movie_id,
-        listed_pairs.similar_movie_id,
+        distinct_judged_pairs.movie_id,
+        distinct_judged_pairs.similar_movie_id,
         count(co_rating.user_id) as support,
         count_if(validation_user.user_id is not null and co_rating.user_id is null)
             as num_judging_raters,
@@ -208,22 +142,38 @@ anchor_raters as (
             when co_rating.user_id is null then validation_user.num_validation_ratings
         end) as judging_validation_ratings,
         count(held_out.user_id) as validation_hits
-    from listed_pairs
-    left semi join judged_anchors
-        on listed_pairs.movie_id = judged_anchors.movie_id
+    from distinct_judged_pairs
     inner join training_ratings as anchor_rating
-        on listed_pairs.movie_id = anchor_rating.movie_id
+        on distinct_judged_pairs.movie_id = anchor_rating.movie_id
     left join training_ratings as co_rating
         on
             anchor_rating.user_id = co_rating.user_id
-            and listed_pairs.similar_movie_id = co_rating.movie_id
+            and distinct_judged_pairs.similar_movie_id = co_rating.movie_id
     left join validation_users as validation_user
         on anchor_rating.user_id = validation_user.user_id
     left join validation_ratings as held_out
         on
             anchor_rating.user_id = held_out.user_id
-            and listed_pairs.similar_movie_id = held_out.movie_id
-    group by listed_pairs.method, listed_pairs.movie_id, listed_pairs.similar_movie_id
+            and distinct_judged_pairs.similar_movie_id = held_out.movie_id
+    group by distinct_judged_pairs.movie_id, distinct_judged_pairs.similar_movie_id
+
+),
+
+anchor_raters as (
+
+    select
+        judged_listed_pairs.method,
+        pair_raters.movie_id,
+        pair_raters.similar_movie_id,
+        pair_raters.support,
+        pair_raters.num_judging_raters,
+        pair_raters.judging_validation_ratings,
+        pair_raters.validation_hits
+    from judged_listed_pairs
+    inner join pair_raters
+        on
+            judged_listed_pairs.movie_id = pair_raters.movie_id
+            and judged_listed_pairs.similar_movie_id = pair_raters.similar_movie_id
 
 ),
 

@@ -264,6 +264,14 @@ def test_demo_item_knn_equals_the_numpy_computation(demo_build: DbtRun) -> None:
     assert tuning["ndcg_at_k"].nunique() == len(tuning) > 1
     lists = demo_build.read_table("int_item_knn_validation_lists")
     assert (lists["score"] > 0).mean() > 0.9  # mostly scored, not popularity completion
+    # The SQL definition's unit tests (whatever the engine, a unit test runs the model's SQL;
+    # the other builds leave them out, tests/conftest.py NO_UNIT_TESTS).
+    for unit_test in [
+        "item_knn_similarity_divides_by_the_full_norms",
+        "item_knn_neighbours_are_cut_per_cell",
+        "item_knn_completes_short_lists_with_most_rated_movies",
+    ]:
+        assert demo_build.status(unit_test) == "pass", unit_test
 
 
 @pytest.mark.dbt
@@ -271,12 +279,6 @@ def test_sql_engine_equals_the_numpy_computation(sql_engines_demo_build: DbtRun)
     assert_item_knn_matches_reference(sql_engines_demo_build)
     for model in KNN_MODELS:
         assert f"{model}: sql engine (knn_engine: sql)" in sql_engines_demo_build.output
-    for unit_test in [
-        "item_knn_similarity_divides_by_the_full_norms",
-        "item_knn_neighbours_are_cut_per_cell",
-        "item_knn_completes_short_lists_with_most_rated_movies",
-    ]:
-        assert sql_engines_demo_build.status(unit_test) == "pass", unit_test
 
 
 @pytest.mark.dbt

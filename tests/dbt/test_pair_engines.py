@@ -75,7 +75,8 @@ def test_beyond_its_bound_the_blocked_engine_declines_and_the_sql_runs(
         assert f"{model}: the blocked engine declined (above); running the SQL definition" in (
             output
         )
-    assert sql_engines_demo_build.status("pair_scores_follow_the_cosine_formula") == "pass"
+    # The SQL definition's unit test ran in the demo build (tests/conftest.py NO_UNIT_TESTS).
+    assert demo_build.status("pair_scores_follow_the_cosine_formula") == "pass"
 
 
 @pytest.mark.parametrize(

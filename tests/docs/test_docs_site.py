@@ -82,6 +82,7 @@ LINEAGE_CHAINS = [
         model_id("ml_rating_splits"),
         model_id("int_training_ratings"),
         model_id("int_training_movie_pair_scores"),
+        model_id("int_similar_movie_validation_lists"),
         model_id("ml_similarity_evaluation"),
         model_id("fct_similar_movies"),
     ],

@@ -1,0 +1,144 @@
+-- The similar-movie lists that ml_similarity_evaluation measures: every method fitted on the
+-- training split of ml_rating_splits (int_training_movie_pair_scores, the training rating
+-- counts, the catalog's genres, years and tags), `top_n` movies a movie, one row per (method,
+-- movie, listed movie), plus the popularity list (the most-rated training movies). A table:
+-- the evaluation reads it twice (the listed pairs it judges, and its coverage counts).
+{%- set methods = collaborative_similarity_methods() %}
+with
+
+training_ratings as (
+
+    select
+        user_id,
+        movie_id
+    from {{ ref('int_training_ratings') }}
+
+),
+
+training_pair_scores as (
+
+    select
+        movie1_id,
+        movie2_id,
+        num_pairs,
+        score
+    from {{ ref('int_training_movie_pair_scores') }}
+
+),
+
+catalog as (
+
+    select
+        movie_id,
+        genres,
+        release_year
+    from {{ ref('dim_movies') }}
+
+),
+
+tags as (
+
+    select
+        movie_id,
+        tag
+    from {{ ref('stg_movielens__tags') }}
+
+),
+
+training_counts as (
+
+    select
+        movie_id,
+        count(*) as num_raters
+    from training_ratings
+    group by movie_id
+
+),
+
+methods as (
+
+    select collaborative_methods.method
+    from (
+        values
+        {%- for method in methods %}
+            ('{{ method }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as collaborative_methods (method)
+
+),
+
+collaborative_lists as (
+
+    {{ collaborative_similar_movies(
+        'training_pair_scores', 'training_counts', 'methods', var('top_n')) }}
+
+),
+
+content_lists as (
+
+    {{ content_similar_movies('catalog', 'training_counts', 'tags', var('top_n')) }}
+
+),
+
+popular_movies as (
+
+    select
+        movie_id,
+        num_raters,
+        row_number() over (order by num_raters desc, movie_id asc) as popularity_rank
+    from training_counts
+
+),
+
+popularity_lists as (
+
+    -- The most-rated training movies but the anchor itself, for every catalog movie.
+    select
+        catalog.movie_id,
+        popular_movies.movie_id as similar_movie_id,
+        cast(popular_movies.num_raters as double) as score,
+        row_number() over (
+            partition by catalog.movie_id order by popular_movies.popularity_rank asc
+        ) as similarity_rank
+    from catalog
+    cross join popular_movies
+    where
+        popular_movies.popularity_rank <= {{ var('top_n') + 1 }}
+        and popular_movies.movie_id != catalog.movie_id
+    qualify similarity_rank <= {{ var('top_n') }}
+
+),
+
+final as (
+
+    select
+        method,
+        movie_id,
+        similar_movie_id,
+        cast(score as double) as score,
+        similarity_rank
+    from collaborative_lists
+
+    union all
+
+    select
+        'content' as method,  -- noqa: RF04
+        movie_id,
+        similar_movie_id,
+        score,
+        similarity_rank
+    from content_lists
+
+    union all
+
+    select
+        'popularity' as method,  -- noqa: RF04
+        movie_id,
+        similar_movie_id,
+        score,
+        similarity_rank
+    from popularity_lists
+
+)
+
+select * from final
