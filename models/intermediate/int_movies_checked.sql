@@ -18,6 +18,7 @@ row_checked as (
             when source_values like '%\uFFFD%' then 'bytes not valid in the file encoding'
             when source_values = 'movieId,title,genres' then 'repeated header line'
             when movie_id is null then 'movie_id missing or not an integer'
+            when movie_id <= 0 then 'movie_id not positive'
             when title is null or title = '' then 'title missing'
         end as row_reject_reason
     from movies

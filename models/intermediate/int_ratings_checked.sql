@@ -27,6 +27,9 @@ row_checked as (
             when source_values = 'userId,movieId,rating,timestamp' then 'repeated header line'
             when user_id is null then 'user_id missing or not an integer'
             when movie_id is null then 'movie_id missing or not an integer'
+            -- MovieLens ids start at 1: a zero or negative id is a broken line, not a user
+            when user_id <= 0 then 'user_id not positive'
+            when movie_id <= 0 then 'movie_id not positive'
             when rating is null then 'rating missing or not a number'
             -- Spark orders NaN above every number: NaN and infinities land here
             when rating < 0.5 or rating > 5 then 'rating outside 0.5..5'

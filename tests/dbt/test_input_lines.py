@@ -36,6 +36,8 @@ CONTROL = "control character in a field"
 ENCODING = "bytes not valid in the file encoding"
 USER_ID = "user_id missing or not an integer"
 MOVIE_ID = "movie_id missing or not an integer"
+USER_NOT_POSITIVE = "user_id not positive"
+MOVIE_NOT_POSITIVE = "movie_id not positive"
 RATING_RANGE = "rating outside 0.5..5"
 TIMESTAMP = "timestamp missing or not an integer"
 TIMESTAMP_RANGE = "timestamp outside 1970..2099"
@@ -106,6 +108,9 @@ def rating_fuzz(ratings: Files, movie_id: str) -> list[FuzzLine]:
         FuzzLine("byte 0xFF in userId", line(user=b"12\xff"), ENCODING if utf8 else USER_ID),
         FuzzLine("userId beyond int", line(user="3000000000"), USER_ID),
         FuzzLine("movieId beyond int", line(movie="99999999999"), MOVIE_ID),
+        FuzzLine("negative userId", line(user="-3"), USER_NOT_POSITIVE),
+        FuzzLine("zero userId", line(user="0"), USER_NOT_POSITIVE),
+        FuzzLine("negative movieId", line(movie="-" + movie_id), MOVIE_NOT_POSITIVE),
         FuzzLine("NaN rating", line(rating="NaN"), RATING_RANGE),
         FuzzLine("infinite rating", line(rating="Infinity"), RATING_RANGE),
         FuzzLine("negative rating", line(rating="-1"), RATING_RANGE),
@@ -153,6 +158,7 @@ def movie_fuzz(movies: Files) -> list[FuzzLine]:
         FuzzLine("Latin-1 byte in the title", line(b"Caf\xe9 (2001)"), ENCODING if utf8 else None),
         FuzzLine("truncated", movies.join([str(next(ids)), "Short (2001)"]), MALFORMED),
         FuzzLine("movieId beyond int", line("Big Id (2001)", movie="99999999999"), MOVIE_ID),
+        FuzzLine("negative movieId", line("Minus (2001)", movie="-7"), MOVIE_NOT_POSITIVE),
         FuzzLine("empty line", b"", BLANK),
         *(
             [FuzzLine("repeated header", movies.join(["movieId", "title", "genres"]), HEADER)]
