@@ -68,19 +68,10 @@ content_lists as (
 
 ),
 
-new_content_rows as (
-
-    select content_lists.*
-    from content_lists
-    left anti join collaborative_lists
-        on
-            content_lists.movie_id = collaborative_lists.movie_id
-            and content_lists.similar_movie_id = collaborative_lists.similar_movie_id
-
-),
-
 combined as (
 
+    -- The collaborative rows first, then the content rows (one reference to each list: a
+    -- second one would rank every pair again).
     select
         movie_id,
         similar_movie_id,
@@ -101,7 +92,19 @@ combined as (
         'content' as method,  -- noqa: RF04
         1 as list_part,
         similarity_rank as part_rank
-    from new_content_rows
+    from content_lists
+
+),
+
+first_listings as (
+
+    -- A content row that repeats a collaborative one is dropped.
+    select *
+    from combined
+    qualify row_number() over (
+        partition by movie_id, similar_movie_id
+        order by list_part asc
+    ) = 1
 
 ),
 
@@ -117,7 +120,7 @@ ordered as (
             partition by movie_id
             order by list_part asc, part_rank asc
         ) as similarity_rank
-    from combined
+    from first_listings
 
 ),
 
