@@ -10,7 +10,9 @@ test-fast` leaves them out.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +62,19 @@ def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
             f"pytest-xdist did not group {len(ungrouped)} tests (first: {ungrouped[0]}); "
             "install the pinned pytest (pyproject.toml) so that each build is made once",
             returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each phase of each test, with its worker and when it ended, in
+    artifacts/test-timeline-<worker>.tsv: where the suite's time goes, worker by worker."""
+    if getattr(report, "node", None) is not None:
+        return  # xdist's controller, receiving a report that its worker already wrote
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    support.ARTIFACTS_DIR.mkdir(exist_ok=True)
+    with (support.ARTIFACTS_DIR / f"test-timeline-{worker}.tsv").open("a") as timeline:
+        timeline.write(
+            f"{time.time():.1f}\t{report.duration:.1f}\t{report.when}\t{report.nodeid}\n"
         )
 
 

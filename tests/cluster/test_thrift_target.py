@@ -71,15 +71,15 @@ PAIR_SCORES = "int_movie_pair_scores"
 PAIR_MODEL = PAIR_SCORES
 GRID_MODEL = "ml_als_grid_search"
 # What the thrift build runs: the cosine seed's SQL path with the quarantine, and the ALS
-# seed's path (Spark ML through Spark Connect) with EASE (numpy in Spark tasks) and
-# popularity beside it. The rest of the build repeats these kinds of model.
+# seed's path (Spark ML through Spark Connect) with EASE (numpy in Spark tasks) beside it.
+# The rest of the build repeats these kinds of model: popularity, for one, is DataFrame
+# operations through Spark Connect, as ml_rating_splits here is.
 THRIFT_SELECTION = [
     "--select",
     "+fct_seed_similar_movies",
     "fct_rejected_rows",
     "+ml_als_recommendations",
     "+ml_ease_recommendations",
-    "+ml_popularity_recommendations",
 ]
 FAULT_SCHEMA = "movielens_fault"
 FAULT_TABLES = ("int_ratings_validated", PAIR_MODEL, "fct_movie_similarities")

@@ -14,22 +14,10 @@ import pytest
 from python_jobs.datasets.generator import write_dataset
 from tests.support import PROJECT_ROOT, DbtRun, assert_dbt_ok, run_dbt
 
-SELECTION = ["--select", "+int_ratings_validated", "+dim_movies"]
 
-
-def build_layout(tmp_path: Path, data_dir: Path | str) -> DbtRun:
-    run = run_dbt(
-        ["run", *SELECTION, "--vars", f"{{movielens_path: '{data_dir}'}}"],
-        spark_dir=tmp_path / "spark",
-        work_dir=tmp_path,
-    )
-    assert_dbt_ok(run)
-    return run
-
-
-@pytest.mark.dbt
-def test_ml_100k_layout(tmp_path: Path, ml_100k: Path) -> None:
-    run = build_layout(tmp_path, ml_100k)
+def test_ml_100k_layout(ml_100k_build: DbtRun, ml_100k: Path) -> None:
+    """The ml-100k build's staged tables (a build of its own would stage the same files)."""
+    run = ml_100k_build
     assert "MovieLens layout ml-100k" in run.output
     expected = pd.read_csv(
         ml_100k / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "ts"]
@@ -66,21 +54,6 @@ def test_wrong_path_fails_with_one_line_naming_path_and_files(tmp_path: Path) ->
     assert "at org.apache" not in run.output  # no Java stack trace
 
 
-@pytest.mark.dbt
-def test_a_relative_path_is_read_from_where_dbt_runs(tmp_path: Path) -> None:
-    """Spark alone would look for a relative table location under the warehouse and find
-    nothing; the README's `movielens_path: ../shared/data/...` must read those files."""
-    data_dir = tmp_path / "data"
-    write_dataset(out_dir=data_dir, layout="ml-latest", n_ratings=2000)
-    relative = "./" + os.path.relpath(data_dir, PROJECT_ROOT) + "/"  # run_dbt's cwd
-    assert relative.startswith("./../")
-    run = build_layout(tmp_path, relative)
-    assert f"MovieLens layout ml-latest at {data_dir.resolve()}:" in run.output
-    ratings = pd.read_csv(data_dir / "ratings.csv")
-    expected = ratings.drop_duplicates(["userId", "movieId"])
-    assert len(run.read_table("int_ratings_validated")) == len(expected) > 1500
-
-
 def source_view_ddl(work_dir: Path) -> list[str]:
     """The `create or replace view <raw schema>.<entity>` statements of the last dbt.log run."""
     log = (work_dir / "logs" / "dbt.log").read_text()
@@ -94,13 +67,19 @@ def source_view_ddl(work_dir: Path) -> list[str]:
 
 @pytest.mark.dbt
 def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
-    """The hook replaces a source view only when what it reads changes, and then always."""
+    """The hook replaces a source view only when what it reads changes, and then always.
+
+    The first path is relative: Spark alone would look for a relative table location under
+    the warehouse and find nothing; the README's `movielens_path: ../shared/data/...` must
+    read those files."""
     first, second = tmp_path / "first", tmp_path / "second"
     write_dataset(out_dir=first, layout="ml-latest", n_ratings=2000)
     write_dataset(out_dir=second, layout="ml-1m", n_ratings=3000)
+    relative = "./" + os.path.relpath(first, PROJECT_ROOT) + "/"  # run_dbt's cwd
+    assert relative.startswith("./../")
     spark_dir = tmp_path / "spark"
 
-    def run_on(data_dir: Path) -> DbtRun:
+    def run_on(data_dir: Path | str) -> DbtRun:
         run = run_dbt(
             [
                 "run",
@@ -122,12 +101,15 @@ def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
         )  # fmt: skip
         return len(frame.iloc[:, :2].drop_duplicates())
 
-    run_on(first)
+    run = run_on(relative)
     assert len(source_view_ddl(tmp_path)) == 4  # ratings, movies, tags, links: all new
-    run = run_on(first)
+    assert f"MovieLens layout ml-latest at {first.resolve()}:" in run.output
+    run = run_on(relative)
     assert source_view_ddl(tmp_path) == []  # same files: nothing to redo
-    assert len(run.read_table("int_ratings_validated")) == expected_ratings(
-        first, "ratings.csv", ","
+    assert (
+        len(run.read_table("int_ratings_validated"))
+        == expected_ratings(first, "ratings.csv", ",")
+        > 1500
     )
 
     run = run_on(second)  # another path and layout: every view is replaced
