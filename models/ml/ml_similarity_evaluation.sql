@@ -105,36 +105,15 @@ judged_anchors as (
 
 ),
 
-judged_listed_pairs as (
-
-    select
-        listed_pairs.method,
-        listed_pairs.movie_id,
-        listed_pairs.similar_movie_id
-    from listed_pairs
-    left semi join judged_anchors
-        on listed_pairs.movie_id = judged_anchors.movie_id
-
-),
-
-distinct_judged_pairs as (
-
-    -- The methods' lists overlap (popularity's above all): each pair is judged once.
-    select distinct
-        movie_id,
-        similar_movie_id
-    from judged_listed_pairs
-
-),
-
-pair_raters as (
+anchor_raters as (
 
     -- Every training rater of every judged listed pair's anchor: did they also rate the
     -- listed movie in train (support)? If not, and they have validation ratings, they judge
     -- the pair: did they rate the listed movie in validation (a hit)?
     select
-        distinct_judged_pairs.movie_id,
-        distinct_judged_pairs.similar_movie_id,
+        listed_pairs.method,
+        listed_pairs.movie_id,
+        listed_pairs.similar_movie_id,
         count(co_rating.user_id) as support,
         count_if(validation_user.user_id is not null and co_rating.user_id is null)
             as num_judging_raters,
@@ -142,38 +121,22 @@ pair_raters as (
             when co_rating.user_id is null then validation_user.num_validation_ratings
         end) as judging_validation_ratings,
         count(held_out.user_id) as validation_hits
-    from distinct_judged_pairs
+    from listed_pairs
+    left semi join judged_anchors
+        on listed_pairs.movie_id = judged_anchors.movie_id
     inner join training_ratings as anchor_rating
-        on distinct_judged_pairs.movie_id = anchor_rating.movie_id
+        on listed_pairs.movie_id = anchor_rating.movie_id
     left join training_ratings as co_rating
         on
             anchor_rating.user_id = co_rating.user_id
-            and distinct_judged_pairs.similar_movie_id = co_rating.movie_id
+            and listed_pairs.similar_movie_id = co_rating.movie_id
     left join validation_users as validation_user
         on anchor_rating.user_id = validation_user.user_id
     left join validation_ratings as held_out
         on
             anchor_rating.user_id = held_out.user_id
-            and distinct_judged_pairs.similar_movie_id = held_out.movie_id
-    group by distinct_judged_pairs.movie_id, distinct_judged_pairs.similar_movie_id
-
-),
-
-anchor_raters as (
-
-    select
-        judged_listed_pairs.method,
-        pair_raters.movie_id,
-        pair_raters.similar_movie_id,
-        pair_raters.support,
-        pair_raters.num_judging_raters,
-        pair_raters.judging_validation_ratings,
-        pair_raters.validation_hits
-    from judged_listed_pairs
-    inner join pair_raters
-        on
-            judged_listed_pairs.movie_id = pair_raters.movie_id
-            and judged_listed_pairs.similar_movie_id = pair_raters.similar_movie_id
+            and listed_pairs.similar_movie_id = held_out.movie_id
+    group by listed_pairs.method, listed_pairs.movie_id, listed_pairs.similar_movie_id
 
 ),
 
