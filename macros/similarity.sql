@@ -8,7 +8,7 @@
 {% macro collaborative_similarity_methods() %}
     {#- The collaborative candidates, in the evaluation table's order. -#}
     {{ return(['seed_cosine', 'binary_cosine', 'asymmetric_cosine', 'jaccard', 'lift',
-        'cooccurrence']) }}
+        'cooccurrence', 'item_knn_cosine']) }}
 {% endmacro %}
 
 
@@ -16,10 +16,11 @@
     {#-
         The `depth` most similar movies of every movie in pairs, per method: one query.
 
-        pair_scores   movie1_id < movie2_id, num_pairs, score (the seed's rating cosine), as
-                      int_movie_pair_scores (movies with fewer than `min_co_raters` raters
-                      are absent).
-        movie_counts  movie_id, num_raters: every rated movie of the scope.
+        pair_scores   movie1_id < movie2_id, num_pairs, sum_xy, score (the seed's rating
+                      cosine), as int_movie_pair_scores (movies with fewer than
+                      `min_co_raters` raters are absent).
+        movie_counts  movie_id, num_raters, sum_squares (of its ratings): every rated movie
+                      of the scope.
         methods       method: the methods to compute (names of
                       collaborative_similarity_methods()).
 
@@ -31,6 +32,9 @@
         asymmetric_cosine  n_ij / (n_i^a n_j^(1 - a)), a = similarity_asymmetry;
         jaccard      n_ij / (n_i + n_j - n_ij);   lift  n_ij / (n_i n_j);
         cooccurrence n_ij;
+        item_knn_cosine    sum_xy / sqrt(s_i s_j), s the sum of squares of all of a movie's
+                     ratings: the full-norm rating cosine the item-kNN recommender weighs
+                     neighbours by (macros/item_knn.sql);
         every method but the seed's on pairs with num_pairs >= similarity_min_co_raters.
         Ranked by score, then more co-raters, then the smaller movie id.
     -#}
@@ -45,6 +49,8 @@
             pair_scores.movie2_id,
             pair_scores.num_pairs,
             pair_scores.score as rating_cosine,
+            pair_scores.sum_xy / sqrt(first_movie.sum_squares * second_movie.sum_squares)
+                as full_norm_cosine,
             first_movie.num_raters as raters1,
             second_movie.num_raters as raters2
         from {{ pair_scores }} as pair_scores
@@ -65,7 +71,8 @@
             cast(direction.num_raters as double) as num_raters,
             cast(direction.similar_num_raters as double) as similar_num_raters,
             counted_pairs.num_pairs,
-            counted_pairs.rating_cosine
+            counted_pairs.rating_cosine,
+            counted_pairs.full_norm_cosine
         from counted_pairs
         lateral view inline(array(
             named_struct(
@@ -108,6 +115,7 @@
                     then directed_pairs.num_pairs
                     / (directed_pairs.num_raters * directed_pairs.similar_num_raters)
                 when 'cooccurrence' then cast(directed_pairs.num_pairs as double)
+                when 'item_knn_cosine' then directed_pairs.full_norm_cosine
                 else raise_error(concat('unknown similarity method ', methods.method))
             end as score
         from directed_pairs

@@ -10,7 +10,8 @@ training_ratings as (
 
     select
         user_id,
-        movie_id
+        movie_id,
+        rating
     from {{ ref('int_training_ratings') }}
 
 ),
@@ -21,6 +22,7 @@ training_pair_scores as (
         movie1_id,
         movie2_id,
         num_pairs,
+        sum_xy,
         score
     from {{ ref('int_training_movie_pair_scores') }}
 
@@ -49,7 +51,8 @@ training_counts as (
 
     select
         movie_id,
-        count(*) as num_raters
+        count(*) as num_raters,
+        sum(rating * rating) as sum_squares
     from training_ratings
     group by movie_id
 

@@ -10,6 +10,7 @@ pair_scores as (
         movie1_id,
         movie2_id,
         num_pairs,
+        sum_xy,
         score
     from {{ ref('int_movie_pair_scores') }}
 
@@ -44,13 +45,23 @@ served_method as (
 
 ),
 
+ratings as (
+
+    select
+        movie_id,
+        rating
+    from {{ ref('int_ratings_validated') }}
+
+),
+
 movie_counts as (
 
     select
         movie_id,
-        num_ratings as num_raters
-    from movies
-    where num_ratings > 0
+        count(*) as num_raters,
+        sum(rating * rating) as sum_squares
+    from ratings
+    group by movie_id
 
 ),
 

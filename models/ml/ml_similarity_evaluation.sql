@@ -1,9 +1,10 @@
 -- The similar-movie methods measured on the held-out validation split: every method's `top_n`
 -- lists fitted on the training split (int_similar_movie_validation_lists) scored against the
 -- validation ratings, one row per method, plus a popularity list. The served method
--- (`is_served`) is the collaborative method with the highest excess hit rate (held-out
--- co-occurrence beyond what popularity predicts); fct_similar_movies serves it. Protocol:
--- doc `similar_movies_protocol`.
+-- (`is_served`) is the collaborative method with the highest standardized excess: held-out
+-- co-occurrence beyond what popularity predicts, in Poisson standard deviations per list
+-- slot, a measure that does not grow with the listed movies' popularity. fct_similar_movies
+-- serves it. Protocol: doc `similar_movies_protocol`.
 {%- set methods = collaborative_similarity_methods() %}
 with
 
@@ -140,7 +141,7 @@ anchor_raters as (
 
 ),
 
-pair_measures as (
+pair_expectations as (
 
     -- expected_hits: what the judging raters' activity and the listed movie's popularity
     -- predict if they were independent: their validation ratings times the movie's share
@@ -167,6 +168,20 @@ pair_measures as (
 
 ),
 
+pair_measures as (
+
+    -- standardized_excess: the pair's hits beyond the base rate in standard deviations of a
+    -- Poisson count with that mean, (hits - expected) / sqrt(expected); 0 where nothing is
+    -- expected (the listed movie has no validation rating, so it has no hit either).
+    select
+        *,
+        coalesce(
+            (validation_hits - expected_hits) / sqrt(nullif(expected_hits, 0)), 0
+        ) as standardized_excess
+    from pair_expectations
+
+),
+
 list_measures as (
 
     select
@@ -187,6 +202,7 @@ judged_measures as (
         method,
         sum(validation_hits) as validation_hits,
         sum(expected_hits) as expected_hits,
+        sum(standardized_excess) as standardized_excess,
         sum(num_judging_raters) as num_judgements,
         avg(genre_jaccard) as genre_agreement,
         avg(support) as mean_support,
@@ -218,8 +234,11 @@ list_slots as (
 
     -- A method's excess hits are per list slot of a judging rater: every judged anchor's
     -- raters with a validation rating, times top_n (the same for every method, so a slot
-    -- left empty, or holding a movie the rater already rated, adds nothing).
-    select sum(num_judging_raters) * {{ var('top_n') }} as num_slots
+    -- left empty, or holding a movie the rater already rated, adds nothing). Its
+    -- standardized excess is per list slot of a judged anchor: their number times top_n.
+    select
+        sum(num_judging_raters) * {{ var('top_n') }} as num_slots,
+        count(*) * {{ var('top_n') }} as num_anchor_slots
     from judged_anchors
 
 ),
@@ -244,6 +263,8 @@ measured as (
             as co_occurrence_lift,
         (coalesce(judged_measures.validation_hits, 0) - coalesce(judged_measures.expected_hits, 0))
         / list_slots.num_slots as excess_hit_rate,
+        coalesce(judged_measures.standardized_excess, 0) / list_slots.num_anchor_slots
+            as mean_standardized_excess,
         judged_measures.genre_agreement,
         judged_measures.mean_support,
         judged_measures.median_support
@@ -263,7 +284,7 @@ served as (
         method_kind = 'collaborative'
         and row_number() over (
             partition by method_kind
-            order by excess_hit_rate desc, method asc
+            order by mean_standardized_excess desc, method asc
         ) = 1 as is_served
     from measured
 

@@ -33,12 +33,24 @@ COLLABORATIVE = [
     "jaccard",
     "lift",
     "cooccurrence",
+    "item_knn_cosine",
 ]
 
 
-def method_scores(pairs: pd.DataFrame, counts: pd.Series, method: str) -> pd.DataFrame:
+def method_scores(
+    pairs: pd.DataFrame, counts: pd.Series, squares: pd.Series, method: str
+) -> pd.DataFrame:
     """Both directions of every pair the method lists, with its score (the same operations
-    in the same order as macros/similarity.sql, so equal inputs give equal doubles)."""
+    in the same order as macros/similarity.sql, so equal inputs give equal doubles).
+    `counts` and `squares` are every movie's raters and sum of squared ratings."""
+    # item_knn_cosine's norms multiply in the pair's stored order (movie1's first).
+    pairs = pairs.assign(
+        full_norm=pairs["sum_xy"].to_numpy()
+        / np.sqrt(
+            squares.loc[pairs["movie1_id"]].to_numpy(dtype=float)
+            * squares.loc[pairs["movie2_id"]].to_numpy(dtype=float)
+        )
+    )
     forward = pairs.rename(columns={"movie1_id": "movie_id", "movie2_id": "similar_movie_id"})
     backward = pairs.rename(columns={"movie2_id": "movie_id", "movie1_id": "similar_movie_id"})
     both = pd.concat([forward, backward], ignore_index=True)
@@ -56,6 +68,7 @@ def method_scores(pairs: pd.DataFrame, counts: pd.Series, method: str) -> pd.Dat
             "jaccard": n / (a + b - n),
             "lift": n / (a * b),
             "cooccurrence": n,
+            "item_knn_cosine": both["full_norm"].to_numpy(),
         }[method]
     both = both.assign(score=score)[keep.to_numpy()]
     return both[["movie_id", "similar_movie_id", "score", "num_pairs"]]
@@ -71,11 +84,13 @@ def top_lists(scored: pd.DataFrame, depth: int = TOP_N) -> pd.DataFrame:
     return ranked[ranked["similarity_rank"] <= depth].reset_index(drop=True)
 
 
-def scipy_pairs(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """The pair aggregates (movies with `MIN_CO_RATERS` raters) and every movie's raters."""
+def scipy_pairs(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The pair aggregates (movies with `MIN_CO_RATERS` raters), every movie's raters and
+    the sum of its squared ratings."""
     frame = ratings.rename(columns={"user_id": "userId", "movie_id": "movieId"})
     pairs = pair_scores(frame[["userId", "movieId", "rating"]], min_raters=MIN_CO_RATERS)
-    return pairs, frame.groupby("movieId").size()
+    squares = (frame["rating"].astype(float) ** 2).groupby(frame["movieId"]).sum()
+    return pairs, frame.groupby("movieId").size(), squares
 
 
 def genre_jaccard(movies: pd.DataFrame, left: pd.Series, right: pd.Series) -> np.ndarray:
@@ -94,8 +109,8 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
     movies = run.read_table("dim_movies")
     train = splits[splits["split"] == "train"][["user_id", "movie_id", "rating"]]
     validation = splits[splits["split"] == "validation"][["user_id", "movie_id"]]
-    pairs, counts = scipy_pairs(train)
-    lists = {m: top_lists(method_scores(pairs, counts, m)) for m in COLLABORATIVE}
+    pairs, counts, squares = scipy_pairs(train)
+    lists = {m: top_lists(method_scores(pairs, counts, squares, m)) for m in COLLABORATIVE}
     popular = counts.reset_index(name="n").sort_values(["n", "movieId"], ascending=[False, True])
     popular_ids = popular["movieId"].to_numpy()[: TOP_N + 1]
     lists["popularity"] = pd.DataFrame(
@@ -114,6 +129,7 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
         train["movie_id"].isin(judged) & train["user_id"].isin(validation_per_user.index)
     ]
     num_slots = len(judges) * TOP_N
+    num_anchor_slots = judges["movie_id"].nunique() * TOP_N
     train_keys = set(zip(train["user_id"], train["movie_id"], strict=True))
     validation_keys = set(zip(validation["user_id"], validation["movie_id"], strict=True))
 
@@ -138,6 +154,9 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
         share = validation_per_movie.reindex(per_pair["similar_movie_id"]).fillna(0).to_numpy()
         per_pair["expected"] = per_pair["activity"].to_numpy() * share / len(validation)
         hits, expected = per_pair["hits"].sum(), per_pair["expected"].sum()
+        # Poisson standard deviations beyond the base rate, 0 where nothing is expected
+        residual = per_pair["hits"] - per_pair["expected"]
+        deviations = (residual / np.sqrt(per_pair["expected"])).where(per_pair["expected"] > 0, 0)
         rows.append(
             {
                 "method": method,
@@ -147,6 +166,7 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
                 "num_slots": num_slots,
                 "expected_hits": expected,
                 "excess_hit_rate": (hits - expected) / num_slots,
+                "mean_standardized_excess": deviations.sum() / num_anchor_slots,
                 "mean_support": per_pair["support"].mean(),
                 "median_support": per_pair["support"].median(),
                 "genre_agreement": genre_jaccard(
@@ -168,15 +188,17 @@ def assert_evaluation_recomputed(run: DbtRun) -> None:
         for column in [
             "expected_hits",
             "excess_hit_rate",
+            "mean_standardized_excess",
             "mean_support",
             "median_support",
             "genre_agreement",
         ]:
             assert got[column] == pytest.approx(row[column], rel=1e-9, abs=1e-12), (method, column)
-    collaborative = expected.loc[COLLABORATIVE, "excess_hit_rate"]
+    collaborative = expected.loc[COLLABORATIVE, "mean_standardized_excess"]
     served = actual.index[actual["is_served"]].tolist()
     assert served == [collaborative.idxmax()]
-    assert collaborative.max() > expected.loc["popularity", "excess_hit_rate"]
+    for measure in ["mean_standardized_excess", "excess_hit_rate"]:
+        assert expected.loc[served[0], measure] > expected.loc["popularity", measure], measure
     catalog = len(run.read_table("dim_movies"))
     assert actual.loc["popularity", "catalog_coverage"] == 1.0
     assert actual.loc["content", "num_listed_movies"] == catalog
@@ -187,8 +209,8 @@ def assert_served_lists(run: DbtRun, ratings: pd.DataFrame) -> pd.DataFrame:
     rating, recomputed with scipy; returns the table."""
     served = run.read_table("ml_similarity_evaluation").query("is_served")["method"].item()
     similar = run.read_table("fct_similar_movies")
-    pairs, counts = scipy_pairs(ratings)
-    expected = top_lists(method_scores(pairs, counts, served))
+    pairs, counts, squares = scipy_pairs(ratings)
+    expected = top_lists(method_scores(pairs, counts, squares, served))
     actual = similar[similar["method"] == served].sort_values(["movie_id", "similarity_rank"])
     actual = actual.reset_index(drop=True)
     assert len(actual) == len(expected) > 0
@@ -292,6 +314,7 @@ def test_ml_100k_seed_method_is_worse_than_the_served_one(ml_100k_build: DbtRun)
     evaluation = ml_100k_build.read_table("ml_similarity_evaluation").set_index("method")
     served = evaluation[evaluation["is_served"]].iloc[0]
     seed = evaluation.loc["seed_cosine"]
+    assert served["mean_standardized_excess"] > seed["mean_standardized_excess"]
     assert served["excess_hit_rate"] > seed["excess_hit_rate"]
     assert served["rated_movie_coverage"] > seed["rated_movie_coverage"]
 
