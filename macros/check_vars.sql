@@ -28,6 +28,7 @@
         'similarity_min_co_raters': 'positive_int',
         'similarity_shrinkage': 'positive_int',
         'similarity_asymmetry': 'number_0_1',
+        'similarity_ease_lambda': 'positive_number',
         'content_pool_per_genre': 'positive_int',
         'evaluation_protocol': ['stratified', 'seed'],
         'stratified_train_share': 'number_0_1_exclusive',
@@ -69,6 +70,7 @@
         'number_0_1_exclusive': 'a number in (0, 1), both ends excluded',
         'positive_ints': 'a non-empty list of positive integers',
         'non_negative_numbers': 'a non-empty list of numbers >= 0',
+        'positive_number': 'a number > 0',
         'positive_numbers': 'a non-empty list of numbers > 0',
         'split_weights': 'a list of 3 positive numbers (train, validation, test)',
         'optional_text': 'null or a non-empty string',
@@ -93,7 +95,7 @@
             {%- set item_ok = is_number and 0 < item < 1 -%}
         {%- elif kind == 'non_negative_numbers' -%}
             {%- set item_ok = is_number and item >= 0 -%}
-        {%- elif kind in ('positive_numbers', 'split_weights') -%}
+        {%- elif kind in ('positive_number', 'positive_numbers', 'split_weights') -%}
             {%- set item_ok = is_number and item > 0 -%}
         {%- elif kind == 'optional_text' -%}
             {%- set item_ok = item is none or (item is string and item | trim != '') -%}

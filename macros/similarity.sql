@@ -6,7 +6,9 @@
 -#}
 
 {% macro collaborative_similarity_methods() %}
-    {#- The collaborative candidates, in the evaluation table's order. -#}
+    {#- The collaborative candidates computed from the pair aggregates
+        (collaborative_similar_movies()), in the evaluation table's order. The other
+        collaborative candidate, `ease`, is a Python model's (int_ease_similar_movies). -#}
     {{ return(['seed_cosine', 'binary_cosine', 'asymmetric_cosine', 'jaccard', 'lift',
         'cooccurrence', 'item_knn_cosine']) }}
 {% endmacro %}

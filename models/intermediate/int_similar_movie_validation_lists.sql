@@ -1,8 +1,9 @@
 -- The similar-movie lists that ml_similarity_evaluation measures: every method fitted on the
 -- training split of ml_rating_splits (int_training_movie_pair_scores, the training rating
--- counts, the catalog's genres, years and tags), `top_n` movies a movie, one row per (method,
--- movie, listed movie), plus the popularity list (the most-rated training movies). A table:
--- the evaluation reads it twice (the listed pairs it judges, and its coverage counts).
+-- counts, EASE's training scope in int_ease_similar_movies, the catalog's genres, years and
+-- tags), `top_n` movies a movie, one row per (method, movie, listed movie), plus the
+-- popularity list (the most-rated training movies). A table: the evaluation reads it twice
+-- (the listed pairs it judges, and its coverage counts).
 {%- set methods = collaborative_similarity_methods() %}
 with
 
@@ -25,6 +26,18 @@ training_pair_scores as (
         sum_xy,
         score
     from {{ ref('int_training_movie_pair_scores') }}
+
+),
+
+ease_lists as (
+
+    select
+        movie_id,
+        similar_movie_id,
+        score,
+        similarity_rank
+    from {{ ref('int_ease_similar_movies') }}
+    where scope = 'train'
 
 ),
 
@@ -121,6 +134,16 @@ final as (
         cast(score as double) as score,
         similarity_rank
     from collaborative_lists
+
+    union all
+
+    select
+        'ease' as method,  -- noqa: RF04
+        movie_id,
+        similar_movie_id,
+        score,
+        similarity_rank
+    from ease_lists
 
     union all
 

@@ -45,6 +45,33 @@ served_method as (
 
 ),
 
+served_pair_method as (
+
+    -- The served method when the pair aggregates define it: every collaborative method but
+    -- `ease` (int_ease_similar_movies).
+    select method
+    from served_method
+    where method != 'ease'
+
+),
+
+ease_lists as (
+
+    -- EASE's lists over every rating, when EASE is the served method.
+    select
+        ease.movie_id,
+        ease.similar_movie_id,
+        ease.score,
+        ease.num_pairs,
+        'ease' as method,  -- noqa: RF04
+        ease.similarity_rank
+    from {{ ref('int_ease_similar_movies') }} as ease
+    left semi join served_method
+        on served_method.method = 'ease'
+    where ease.scope = 'all'
+
+),
+
 ratings as (
 
     select
@@ -68,7 +95,7 @@ movie_counts as (
 collaborative_lists as (
 
     {{ collaborative_similar_movies(
-        'pair_scores', 'movie_counts', 'served_method', var('top_n')) }}
+        'pair_scores', 'movie_counts', 'served_pair_method', var('top_n')) }}
 
 ),
 
@@ -92,6 +119,18 @@ combined as (
         0 as list_part,
         similarity_rank as part_rank
     from collaborative_lists
+
+    union all
+
+    select
+        movie_id,
+        similar_movie_id,
+        score,
+        num_pairs,
+        method,
+        0 as list_part,
+        similarity_rank as part_rank
+    from ease_lists
 
     union all
 

@@ -24,6 +24,7 @@ BAD_VALUES = {
     "knn_min_co_raters": ("[]", "a non-empty list of positive integers"),
     "als_reg_params": ("[0.1, -0.1]", "a non-empty list of numbers >= 0"),
     "ease_lambdas": ("[.nan]", "a non-empty list of numbers > 0"),
+    "similarity_ease_lambda": ("[4000]", "a number > 0"),
     "als_split_weights": ("[0.5, 0.5]", "a list of 3 positive numbers (train, validation, test)"),
     "movielens_layout": ("ml-20m", "one of auto, ml-latest, ml-1m, ml-10m, ml-100k"),
     "pair_join": ("true", "one of broadcast, shuffle"),

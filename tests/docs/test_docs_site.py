@@ -87,6 +87,16 @@ LINEAGE_CHAINS = [
         model_id("fct_similar_movies"),
     ],
     [
+        model_id("int_training_ratings"),
+        model_id("int_ease_similar_movies"),
+        model_id("int_similar_movie_validation_lists"),
+    ],
+    [
+        model_id("int_ratings_validated"),
+        model_id("int_ease_similar_movies"),
+        model_id("fct_similar_movies"),
+    ],
+    [
         model_id("int_ratings_validated"),
         model_id("ml_rating_splits"),
         model_id("ml_ease_tuning"),
