@@ -7,10 +7,22 @@
 
 {% macro collaborative_similarity_methods() %}
     {#- The collaborative candidates computed from the pair aggregates
-        (collaborative_similar_movies()), in the evaluation table's order. The other
-        collaborative candidate, `ease`, is a Python model's (int_ease_similar_movies). -#}
+        (collaborative_similar_movies()), in the evaluation table's order. -#}
     {{ return(['seed_cosine', 'binary_cosine', 'asymmetric_cosine', 'jaccard', 'lift',
         'cooccurrence', 'item_knn_cosine']) }}
+{% endmacro %}
+
+
+{% macro quoted_list(values) %}
+    {#- `values` as SQL string literals separated by commas: 'a', 'b'. -#}
+    {{ return("'" ~ values | join("', '") ~ "'") }}
+{% endmacro %}
+
+
+{% macro matrix_similarity_methods() %}
+    {#- The collaborative candidates computed from the rating matrix by a Python model
+        (int_matrix_similar_movies, python_jobs/similar_items.py). -#}
+    {{ return(['ease', 'adjusted_cosine']) }}
 {% endmacro %}
 
 

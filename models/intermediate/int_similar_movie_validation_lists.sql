@@ -1,6 +1,6 @@
 -- The similar-movie lists that ml_similarity_evaluation measures: every method fitted on the
 -- training split of ml_rating_splits (int_training_movie_pair_scores, the training rating
--- counts, EASE's training scope in int_ease_similar_movies, the catalog's genres, years and
+-- counts, the training scope of int_matrix_similar_movies, the catalog's genres, years and
 -- tags), `top_n` movies a movie, one row per (method, movie, listed movie), plus the
 -- popularity list (the most-rated training movies). A table: the evaluation reads it twice
 -- (the listed pairs it judges, and its coverage counts).
@@ -29,14 +29,15 @@ training_pair_scores as (
 
 ),
 
-ease_lists as (
+matrix_lists as (
 
     select
+        method,
         movie_id,
         similar_movie_id,
         score,
         similarity_rank
-    from {{ ref('int_ease_similar_movies') }}
+    from {{ ref('int_matrix_similar_movies') }}
     where scope = 'train'
 
 ),
@@ -138,12 +139,12 @@ final as (
     union all
 
     select
-        'ease' as method,  -- noqa: RF04
+        method,
         movie_id,
         similar_movie_id,
         score,
         similarity_rank
-    from ease_lists
+    from matrix_lists
 
     union all
 

@@ -47,28 +47,28 @@ served_method as (
 
 served_pair_method as (
 
-    -- The served method when the pair aggregates define it: every collaborative method but
-    -- `ease` (int_ease_similar_movies).
+    -- The served method when the pair aggregates define it (not one of
+    -- int_matrix_similar_movies').
     select method
     from served_method
-    where method != 'ease'
+    where method not in ({{ quoted_list(matrix_similarity_methods()) }})
 
 ),
 
-ease_lists as (
+matrix_lists as (
 
-    -- EASE's lists over every rating, when EASE is the served method.
+    -- int_matrix_similar_movies' lists over every rating, when one of its methods is served.
     select
-        ease.movie_id,
-        ease.similar_movie_id,
-        ease.score,
-        ease.num_pairs,
-        'ease' as method,  -- noqa: RF04
-        ease.similarity_rank
-    from {{ ref('int_ease_similar_movies') }} as ease
+        matrix.movie_id,
+        matrix.similar_movie_id,
+        matrix.score,
+        matrix.num_pairs,
+        matrix.method,
+        matrix.similarity_rank
+    from {{ ref('int_matrix_similar_movies') }} as matrix
     left semi join served_method
-        on served_method.method = 'ease'
-    where ease.scope = 'all'
+        on matrix.method = served_method.method
+    where matrix.scope = 'all'
 
 ),
 
@@ -130,7 +130,7 @@ combined as (
         method,
         0 as list_part,
         similarity_rank as part_rank
-    from ease_lists
+    from matrix_lists
 
     union all
 

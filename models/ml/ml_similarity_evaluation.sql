@@ -223,7 +223,7 @@ all_methods as (
         end as method_kind
     from (
         values
-        {%- for method in methods + ['ease', 'content', 'popularity'] %}
+        {%- for method in methods + matrix_similarity_methods() + ['content', 'popularity'] %}
             ('{{ method }}'){{ ',' if not loop.last }}
         {%- endfor %}
     ) as listed_methods (method)

@@ -37,7 +37,8 @@ PAIR_METHODS = [
     "cooccurrence",
     "item_knn_cosine",
 ]
-COLLABORATIVE = [*PAIR_METHODS, "ease"]
+MATRIX_METHODS = ["ease", "adjusted_cosine"]
+COLLABORATIVE = [*PAIR_METHODS, *MATRIX_METHODS]
 
 
 def method_scores(
@@ -77,45 +78,60 @@ def method_scores(
     return both[["movie_id", "similar_movie_id", "score", "num_pairs"]]
 
 
-def ease_lists(ratings: pd.DataFrame, depth: int = TOP_N) -> pd.DataFrame:
-    """EASE's lists (int_ease_similar_movies) from a frame of ratings, by the textbook
-    formula: B = -P / diag(P) column by column, P = (XᵀX + λI)⁻¹ by numpy's general inverse,
-    over the movies with MIN_CO_RATERS raters; a movie's list is its row's positive weights
-    on pairs with FLOOR co-raters, by weight, then the smaller id."""
+def matrix_lists(ratings: pd.DataFrame, method: str, depth: int = TOP_N) -> pd.DataFrame:
+    """int_matrix_similar_movies' lists of `method` from a frame of ratings, by the textbook
+    formulas with dense numpy, over the movies with MIN_CO_RATERS raters:
+    - ease: B = -P / diag(P) column by column, P = (XᵀX + λI)⁻¹ by numpy's general inverse;
+      a movie's list is its row of B;
+    - adjusted_cosine: c = rating - the user's mean over all their ratings; Σ c_i c_j over
+      co-raters / (√Σ c_i² · √Σ c_j², both over the same co-raters).
+    Positive scores on pairs with FLOOR co-raters, by score (to 12 decimals), then more
+    co-raters, then the smaller id."""
     counts = ratings.groupby("movie_id").size()
     kept = np.sort(counts.index[counts >= MIN_CO_RATERS].to_numpy())
     assert len(kept) <= EASE_MAX_MOVIES  # no cap to apply on the suite's data
+    means = ratings.groupby("user_id")["rating"].mean()
     rated = ratings[ratings["movie_id"].isin(kept)]
     users, rows = np.unique(rated["user_id"].to_numpy(), return_inverse=True)
+    cols = np.searchsorted(kept, rated["movie_id"].to_numpy())
     x = np.zeros((len(users), len(kept)))
-    x[rows, np.searchsorted(kept, rated["movie_id"].to_numpy())] = 1.0
+    x[rows, cols] = 1.0
     gram = x.T @ x
-    precision = np.linalg.inv(gram + EASE_LAMBDA * np.eye(len(kept)))
-    weights = -precision / np.diag(precision)[None, :]
-    np.fill_diagonal(weights, 0.0)
+    if method == "ease":
+        precision = np.linalg.inv(gram + EASE_LAMBDA * np.eye(len(kept)))
+        scores = -precision / np.diag(precision)[None, :]
+    else:
+        centred = np.zeros_like(x)
+        centred[rows, cols] = rated["rating"].to_numpy() - means.loc[users].to_numpy()[rows]
+        co_squares = (centred**2).T @ x  # [i, j]: Σ c_ui² over the raters of both
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = (centred.T @ centred) / np.sqrt(co_squares * co_squares.T)
+    np.fill_diagonal(scores, 0.0)
     listed = []
     for i, movie in enumerate(kept):
-        candidates = np.nonzero((gram[i] >= FLOOR) & (weights[i] > 0))[0]
-        order = candidates[np.lexsort((kept[candidates], -weights[i, candidates]))][:depth]
-        for rank, j in enumerate(order, start=1):
-            listed.append((movie, kept[j], weights[i, j], int(gram[i, j]), rank))
+        candidates = np.nonzero((gram[i] >= FLOOR) & (scores[i] > 0))[0]
+        rounded = np.round(scores[i, candidates], 12)  # equal up to rounding: a tie
+        order = np.lexsort((kept[candidates], -gram[i, candidates], -rounded))
+        for rank, j in enumerate(candidates[order][:depth], start=1):
+            listed.append((movie, kept[j], scores[i, j], int(gram[i, j]), rank))
     columns = ["movie_id", "similar_movie_id", "score", "num_pairs", "similarity_rank"]
     return pd.DataFrame(listed, columns=columns)
 
 
-def assert_ease_lists(run: DbtRun, ratings: pd.DataFrame) -> None:
-    """int_ease_similar_movies, both scopes, against :func:`ease_lists`."""
-    table = run.read_table("int_ease_similar_movies")
+def assert_matrix_lists(run: DbtRun, ratings: pd.DataFrame) -> None:
+    """int_matrix_similar_movies, both scopes and methods, against :func:`matrix_lists`."""
+    table = run.read_table("int_matrix_similar_movies")
     splits = run.read_table("ml_rating_splits")
     train = splits[splits["split"] == "train"]
     key = ["movie_id", "similarity_rank", "similar_movie_id", "num_pairs"]
     for scope, fitted_on in [("train", train), ("all", ratings)]:
-        expected = ease_lists(fitted_on)
-        actual = table[table["scope"] == scope].sort_values(["movie_id", "similarity_rank"])
-        actual = actual.reset_index(drop=True)
-        assert len(actual) == len(expected) > 0, scope
-        np.testing.assert_array_equal(actual[key].to_numpy(), expected[key].to_numpy())
-        np.testing.assert_allclose(actual["score"], expected["score"], rtol=1e-8)
+        for method in MATRIX_METHODS:
+            expected = matrix_lists(fitted_on, method)
+            actual = table[(table["scope"] == scope) & (table["method"] == method)]
+            actual = actual.sort_values(["movie_id", "similarity_rank"]).reset_index(drop=True)
+            assert len(actual) == len(expected) > 0, (scope, method)
+            np.testing.assert_array_equal(actual[key].to_numpy(), expected[key].to_numpy())
+            np.testing.assert_allclose(actual["score"], expected["score"], rtol=1e-8)
 
 
 def top_lists(scored: pd.DataFrame, depth: int = TOP_N) -> pd.DataFrame:
@@ -155,7 +171,8 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
     validation = splits[splits["split"] == "validation"][["user_id", "movie_id"]]
     pairs, counts, squares = scipy_pairs(train)
     lists = {m: top_lists(method_scores(pairs, counts, squares, m)) for m in PAIR_METHODS}
-    lists["ease"] = ease_lists(train)
+    for method in MATRIX_METHODS:
+        lists[method] = matrix_lists(train, method)
     popular = counts.reset_index(name="n").sort_values(["n", "movieId"], ascending=[False, True])
     popular_ids = popular["movieId"].to_numpy()[: TOP_N + 1]
     lists["popularity"] = pd.DataFrame(
@@ -254,8 +271,8 @@ def assert_served_lists(run: DbtRun, ratings: pd.DataFrame) -> pd.DataFrame:
     rating, recomputed with scipy; returns the table."""
     served = run.read_table("ml_similarity_evaluation").query("is_served")["method"].item()
     similar = run.read_table("fct_similar_movies")
-    if served == "ease":
-        expected = ease_lists(ratings)
+    if served in MATRIX_METHODS:
+        expected = matrix_lists(ratings, served)
     else:
         pairs, counts, squares = scipy_pairs(ratings)
         expected = top_lists(method_scores(pairs, counts, squares, served))
@@ -264,8 +281,8 @@ def assert_served_lists(run: DbtRun, ratings: pd.DataFrame) -> pd.DataFrame:
     assert len(actual) == len(expected) > 0
     key = ["movie_id", "similarity_rank", "similar_movie_id", "num_pairs"]
     np.testing.assert_array_equal(actual[key].to_numpy(), expected[key].to_numpy())
-    # EASE's weights come from two different inverses: equal to rounding, not bit for bit.
-    tolerance = 1e-8 if served == "ease" else 1e-12
+    # numpy here, scipy and LAPACK there: equal to rounding, not bit for bit.
+    tolerance = 1e-8 if served in MATRIX_METHODS else 1e-12
     np.testing.assert_allclose(actual["score"], expected["score"], rtol=tolerance)
     return similar
 
@@ -346,7 +363,7 @@ def test_ml_100k_served_lists_equal_scipy(ml_100k_build: DbtRun, ml_100k: Path) 
         ml_100k / "u.data", sep="\t", names=["user_id", "movie_id", "rating", "timestamp"]
     )
     similar = assert_served_lists(ml_100k_build, ratings)
-    assert_ease_lists(ml_100k_build, ratings)
+    assert_matrix_lists(ml_100k_build, ratings)
     assert_every_movie_listed(ml_100k_build)
     no_tags = pd.DataFrame(
         {"movie_id": pd.Series([], dtype="int64"), "tag": pd.Series([], dtype=object)}
@@ -386,7 +403,7 @@ def test_ml_latest_small_lists_tags_and_cold_start(
         columns={"userId": "user_id", "movieId": "movie_id"}
     )
     assert_served_lists(ml_latest_small_build, ratings)
-    assert_ease_lists(ml_latest_small_build, ratings)
+    assert_matrix_lists(ml_latest_small_build, ratings)
     assert_every_movie_listed(ml_latest_small_build)
     tags = pd.read_csv(ml_latest_small / "tags.csv").rename(columns={"movieId": "movie_id"})
     assert_content_scores(ml_latest_small_build, tags)
@@ -402,9 +419,9 @@ def test_ml_latest_small_lists_tags_and_cold_start(
 
 def test_demo_every_movie_has_a_labelled_list(demo_build: DbtRun) -> None:
     assert_every_movie_listed(demo_build)
-    # The demo's rating seed holds defective rows on purpose: EASE's "all" scope is fitted
-    # on the ratings that passed the checks.
-    assert_ease_lists(demo_build, demo_build.read_table("int_ratings_validated"))
+    # The demo's rating seed holds defective rows on purpose: the "all" scope is fitted on
+    # the ratings that passed the checks.
+    assert_matrix_lists(demo_build, demo_build.read_table("int_ratings_validated"))
     tags = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_tags.csv")
     tags = tags.rename(columns={"movieId": "movie_id"})
     tags["movie_id"] = pd.to_numeric(tags["movie_id"], errors="coerce")

@@ -88,12 +88,12 @@ LINEAGE_CHAINS = [
     ],
     [
         model_id("int_training_ratings"),
-        model_id("int_ease_similar_movies"),
+        model_id("int_matrix_similar_movies"),
         model_id("int_similar_movie_validation_lists"),
     ],
     [
         model_id("int_ratings_validated"),
-        model_id("int_ease_similar_movies"),
+        model_id("int_matrix_similar_movies"),
         model_id("fct_similar_movies"),
     ],
     [

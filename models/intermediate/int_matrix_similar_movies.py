@@ -1,10 +1,11 @@
-"""EASE's item weights as similar movies, fitted on the training split and on every rating."""
+"""The similar-movie methods computed from the rating matrix (EASE's item weights, adjusted
+cosine), fitted on the training split and on every rating."""
 
 from python_jobs import similar_items
 
 
 def model(dbt, session):
-    return similar_items.ease_similar_movies_table(
+    return similar_items.matrix_similar_movies_table(
         dbt.ref("int_training_ratings"),
         dbt.ref("int_ratings_validated"),
         lam=dbt.config.get("l2_lambda"),
