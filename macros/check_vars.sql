@@ -28,6 +28,7 @@
         'similarity_min_co_raters': 'positive_int',
         'similarity_shrinkage': 'positive_int',
         'similarity_asymmetry': 'number_0_1',
+        'similarity_genre_weight': 'positive_number',
         'similarity_ease_lambda': 'positive_number',
         'content_pool_per_genre': 'positive_int',
         'evaluation_protocol': ['stratified', 'seed'],

@@ -8,8 +8,8 @@
 {% macro collaborative_similarity_methods() %}
     {#- The collaborative candidates computed from the pair aggregates
         (collaborative_similar_movies()), in the evaluation table's order. -#}
-    {{ return(['seed_cosine', 'binary_cosine', 'asymmetric_cosine', 'jaccard', 'lift',
-        'cooccurrence', 'item_knn_cosine']) }}
+    {{ return(['seed_cosine', 'binary_cosine', 'genre_binary_cosine', 'asymmetric_cosine',
+        'jaccard', 'lift', 'cooccurrence', 'item_knn_cosine']) }}
 {% endmacro %}
 
 
@@ -33,8 +33,8 @@
         pair_scores   movie1_id < movie2_id, num_pairs, sum_xy, score (the seed's rating
                       cosine), as int_movie_pair_scores (movies with fewer than
                       `min_co_raters` raters are absent).
-        movie_counts  movie_id, num_raters, sum_squares (of its ratings): every rated movie
-                      of the scope.
+        movie_counts  movie_id, num_raters, sum_squares (of its ratings), genres (array,
+                      may be null): every rated movie of the scope.
         methods       method: the methods to compute (names of
                       collaborative_similarity_methods()).
 
@@ -43,6 +43,9 @@
         seed_cosine  the seed's score, kept at num_pairs >= min_co_raters and score >=
                      min_similarity (the seed's filters);
         binary_cosine      n_ij / sqrt(n_i n_j) * n_ij / (n_ij + similarity_shrinkage);
+        genre_binary_cosine  binary_cosine * (1 + similarity_genre_weight * g_ij), g_ij the
+                     Jaccard index of the two movies' genre sets: the hybrid, content
+                     nudging collaborative scores that rest on thin evidence;
         asymmetric_cosine  n_ij / (n_i^a n_j^(1 - a)), a = similarity_asymmetry;
         jaccard      n_ij / (n_i + n_j - n_ij);   lift  n_ij / (n_i n_j);
         cooccurrence n_ij;
@@ -53,6 +56,7 @@
         Ranked by score, then more co-raters, then the smaller movie id.
     -#}
     {%- set alpha = var('similarity_asymmetry') | float -%}
+    {%- set genre_weight = var('similarity_genre_weight') | float -%}
     {%- set floor = [var('min_co_raters'), var('similarity_min_co_raters')] | min %}
     with
 
@@ -65,6 +69,10 @@
             pair_scores.score as rating_cosine,
             pair_scores.sum_xy / sqrt(first_movie.sum_squares * second_movie.sum_squares)
                 as full_norm_cosine,
+            coalesce(
+                size(array_intersect(first_movie.genres, second_movie.genres))
+                / nullif(size(array_union(first_movie.genres, second_movie.genres)), 0), 0
+            ) as genre_jaccard,
             first_movie.num_raters as raters1,
             second_movie.num_raters as raters2
         from {{ pair_scores }} as pair_scores
@@ -86,7 +94,8 @@
             cast(direction.similar_num_raters as double) as similar_num_raters,
             counted_pairs.num_pairs,
             counted_pairs.rating_cosine,
-            counted_pairs.full_norm_cosine
+            counted_pairs.full_norm_cosine,
+            counted_pairs.genre_jaccard
         from counted_pairs
         lateral view inline(array(
             named_struct(
@@ -115,6 +124,12 @@
                     / sqrt(directed_pairs.num_raters * directed_pairs.similar_num_raters)
                     * directed_pairs.num_pairs
                     / (directed_pairs.num_pairs + {{ var('similarity_shrinkage') }})
+                when 'genre_binary_cosine'
+                    then directed_pairs.num_pairs
+                    / sqrt(directed_pairs.num_raters * directed_pairs.similar_num_raters)
+                    * directed_pairs.num_pairs
+                    / (directed_pairs.num_pairs + {{ var('similarity_shrinkage') }})
+                    * (1 + {{ genre_weight }} * directed_pairs.genre_jaccard)
                 when 'asymmetric_cosine'
                     then directed_pairs.num_pairs / (
                         pow(directed_pairs.num_raters, {{ alpha }})

@@ -72,6 +72,19 @@ training_counts as (
 
 ),
 
+training_movies as (
+
+    select
+        training_counts.movie_id,
+        training_counts.num_raters,
+        training_counts.sum_squares,
+        catalog.genres
+    from training_counts
+    inner join catalog
+        on training_counts.movie_id = catalog.movie_id
+
+),
+
 methods as (
 
     select collaborative_methods.method
@@ -87,7 +100,7 @@ methods as (
 collaborative_lists as (
 
     {{ collaborative_similar_movies(
-        'training_pair_scores', 'training_counts', 'methods', var('top_n')) }}
+        'training_pair_scores', 'training_movies', 'methods', var('top_n')) }}
 
 ),
 

@@ -81,7 +81,7 @@ ratings as (
 
 ),
 
-movie_counts as (
+rating_totals as (
 
     select
         movie_id,
@@ -89,6 +89,19 @@ movie_counts as (
         sum(rating * rating) as sum_squares
     from ratings
     group by movie_id
+
+),
+
+movie_counts as (
+
+    select
+        rating_totals.movie_id,
+        rating_totals.num_raters,
+        rating_totals.sum_squares,
+        movies.genres
+    from rating_totals
+    inner join movies
+        on rating_totals.movie_id = movies.movie_id
 
 ),
 

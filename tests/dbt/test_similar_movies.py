@@ -26,11 +26,13 @@ MIN_SIMILARITY = 0.95
 FLOOR = 5  # similarity_min_co_raters
 SHRINKAGE = 20.0  # similarity_shrinkage
 ALPHA = 0.75  # similarity_asymmetry
+GENRE_WEIGHT = 0.25  # similarity_genre_weight
 EASE_LAMBDA = 4000.0  # similarity_ease_lambda
 EASE_MAX_MOVIES = 6000  # ease_max_movies
 PAIR_METHODS = [
     "seed_cosine",
     "binary_cosine",
+    "genre_binary_cosine",
     "asymmetric_cosine",
     "jaccard",
     "lift",
@@ -42,11 +44,16 @@ COLLABORATIVE = [*PAIR_METHODS, *MATRIX_METHODS]
 
 
 def method_scores(
-    pairs: pd.DataFrame, counts: pd.Series, squares: pd.Series, method: str
+    pairs: pd.DataFrame,
+    counts: pd.Series,
+    squares: pd.Series,
+    method: str,
+    movies: pd.DataFrame,
 ) -> pd.DataFrame:
     """Both directions of every pair the method lists, with its score (the same operations
     in the same order as macros/similarity.sql, so equal inputs give equal doubles).
-    `counts` and `squares` are every movie's raters and sum of squared ratings."""
+    `counts` and `squares` are every movie's raters and sum of squared ratings; `movies`,
+    dim_movies (the genres)."""
     # item_knn_cosine's norms multiply in the pair's stored order (movie1's first).
     pairs = pairs.assign(
         full_norm=pairs["sum_xy"].to_numpy()
@@ -55,6 +62,8 @@ def method_scores(
             * squares.loc[pairs["movie2_id"]].to_numpy(dtype=float)
         )
     )
+    if "genre_jaccard" not in pairs:
+        pairs = with_genre_jaccard(pairs, movies)
     forward = pairs.rename(columns={"movie1_id": "movie_id", "movie2_id": "similar_movie_id"})
     backward = pairs.rename(columns={"movie2_id": "movie_id", "movie1_id": "similar_movie_id"})
     both = pd.concat([forward, backward], ignore_index=True)
@@ -68,6 +77,11 @@ def method_scores(
         keep = both["num_pairs"] >= FLOOR
         score = {
             "binary_cosine": n / np.sqrt(a * b) * n / (n + SHRINKAGE),
+            "genre_binary_cosine": n
+            / np.sqrt(a * b)
+            * n
+            / (n + SHRINKAGE)
+            * (1 + GENRE_WEIGHT * both["genre_jaccard"].to_numpy()),
             "asymmetric_cosine": n / (a**ALPHA * b ** (1 - ALPHA)),
             "jaccard": n / (a + b - n),
             "lift": n / (a * b),
@@ -134,6 +148,12 @@ def assert_matrix_lists(run: DbtRun, ratings: pd.DataFrame) -> None:
             np.testing.assert_allclose(actual["score"], expected["score"], rtol=1e-8)
 
 
+def with_genre_jaccard(pairs: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:
+    """The pairs with the Jaccard index of their two movies' genre sets."""
+    jaccard = genre_jaccard(movies, pairs["movie1_id"], pairs["movie2_id"])
+    return pairs.assign(genre_jaccard=jaccard)
+
+
 def top_lists(scored: pd.DataFrame, depth: int = TOP_N) -> pd.DataFrame:
     """Each movie's `depth` best: score desc, then more co-raters, then the smaller id."""
     ranked = scored.sort_values(
@@ -170,7 +190,8 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
     train = splits[splits["split"] == "train"][["user_id", "movie_id", "rating"]]
     validation = splits[splits["split"] == "validation"][["user_id", "movie_id"]]
     pairs, counts, squares = scipy_pairs(train)
-    lists = {m: top_lists(method_scores(pairs, counts, squares, m)) for m in PAIR_METHODS}
+    pairs = with_genre_jaccard(pairs, movies)  # once for every method
+    lists = {m: top_lists(method_scores(pairs, counts, squares, m, movies)) for m in PAIR_METHODS}
     for method in MATRIX_METHODS:
         lists[method] = matrix_lists(train, method)
     popular = counts.reset_index(name="n").sort_values(["n", "movieId"], ascending=[False, True])
@@ -275,7 +296,8 @@ def assert_served_lists(run: DbtRun, ratings: pd.DataFrame) -> pd.DataFrame:
         expected = matrix_lists(ratings, served)
     else:
         pairs, counts, squares = scipy_pairs(ratings)
-        expected = top_lists(method_scores(pairs, counts, squares, served))
+        movies = run.read_table("dim_movies")
+        expected = top_lists(method_scores(pairs, counts, squares, served, movies))
     actual = similar[similar["method"] == served].sort_values(["movie_id", "similarity_rank"])
     actual = actual.reset_index(drop=True)
     assert len(actual) == len(expected) > 0
