@@ -26,6 +26,44 @@
 {% endmacro %}
 
 
+{% macro similarity_score(method) %}
+    {#- The SQL expression of `method`'s score over a row of collaborative_similar_movies'
+        directed pairs (num_pairs, num_raters, similar_num_raters, rating_cosine,
+        full_norm_cosine, genre_jaccard). -#}
+    {%- set shrinkage = var('similarity_shrinkage') -%}
+    {%- set alpha = var('similarity_asymmetry') | float -%}
+    {%- set binary = 'num_pairs / sqrt(num_raters * similar_num_raters) * num_pairs / (num_pairs + '
+        ~ shrinkage ~ ')' -%}
+    {%- set scores = {
+        'seed_cosine': 'rating_cosine',
+        'binary_cosine': binary,
+        'genre_binary_cosine': binary ~ ' * (1 + ' ~ (var('similarity_genre_weight') | float)
+            ~ ' * genre_jaccard)',
+        'asymmetric_cosine': 'num_pairs / (pow(num_raters, ' ~ alpha
+            ~ ') * pow(similar_num_raters, ' ~ (1 - alpha) ~ '))',
+        'jaccard': 'num_pairs / (num_raters + similar_num_raters - num_pairs)',
+        'lift': 'num_pairs / (num_raters * similar_num_raters)',
+        'cooccurrence': 'cast(num_pairs as double)',
+        'item_knn_cosine': 'full_norm_cosine',
+    } -%}
+    {%- if method not in scores -%}
+        {{ exceptions.raise_compiler_error("unknown similarity method '" ~ method ~ "'") }}
+    {%- endif -%}
+    {{ return(scores[method]) }}
+{% endmacro %}
+
+
+{% macro similarity_lists_pair(method) %}
+    {#- The SQL condition under which `method` lists a directed pair: the seed's filters for
+        seed_cosine, at least `similarity_min_co_raters` co-raters for the others. -#}
+    {%- if method == 'seed_cosine' -%}
+        {{ return('num_pairs >= ' ~ var('min_co_raters') ~ ' and rating_cosine >= '
+            ~ var('min_similarity')) }}
+    {%- endif -%}
+    {{ return('num_pairs >= ' ~ var('similarity_min_co_raters')) }}
+{% endmacro %}
+
+
 {% macro collaborative_similar_movies(pair_scores, movie_counts, methods, depth) %}
     {#-
         The `depth` most similar movies of every movie in pairs, per method: one query.
@@ -35,11 +73,16 @@
                       `min_co_raters` raters are absent).
         movie_counts  movie_id, num_raters, sum_squares (of its ratings), genres (array,
                       may be null): every rated movie of the scope.
-        methods       method: the methods to compute (names of
-                      collaborative_similarity_methods()).
+        methods       a list of method names (collaborative_similarity_methods()), known
+                      when the query compiles: every pair is scored once with a column per
+                      method and ranked by movie, one shuffle for all of them; or the name
+                      of a relation with a `method` column (the served method, known only
+                      when the query runs): the pairs are joined to it and ranked by
+                      (method, movie).
 
         Returns method, movie_id, similar_movie_id, score, num_pairs, similarity_rank.
-        With n_ij co-raters and n_i, n_j raters of the anchor i and the listed movie j:
+        With n_ij co-raters and n_i, n_j raters of the anchor i and the listed movie j
+        (similarity_score() writes each):
         seed_cosine  the seed's score, kept at num_pairs >= min_co_raters and score >=
                      min_similarity (the seed's filters);
         binary_cosine      n_ij / sqrt(n_i n_j) * n_ij / (n_ij + similarity_shrinkage);
@@ -55,9 +98,9 @@
         every method but the seed's on pairs with num_pairs >= similarity_min_co_raters.
         Ranked by score, then more co-raters, then the smaller movie id.
     -#}
-    {%- set alpha = var('similarity_asymmetry') | float -%}
-    {%- set genre_weight = var('similarity_genre_weight') | float -%}
     {%- set floor = [var('min_co_raters'), var('similarity_min_co_raters')] | min %}
+    {%- set known = methods is not string %}
+    {%- set all_methods = collaborative_similarity_methods() %}
     with
 
     counted_pairs as (
@@ -109,6 +152,66 @@
         )) direction as movie_id, similar_movie_id, num_raters, similar_num_raters
 
     ),
+    {%- if known %}
+
+    scored_pairs as (
+
+        -- One column per method: its score where it lists the pair, else null. Spread over
+        -- 4 x pair_partitions tasks by movie: the windows below sort each task's rows once
+        -- per method, and every sort holds the task's rows.
+        select /*+ repartition({{ 4 * var('pair_partitions') }}, movie_id) */
+            movie_id,
+            similar_movie_id,
+            num_pairs,
+            {%- for method in methods %}
+            case
+                when {{ similarity_lists_pair(method) }}
+                    then {{ similarity_score(method) }}
+            end as score_{{ method }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from directed_pairs
+
+    ),
+
+    ranked_pairs as (
+
+        -- Every window partitions by movie: one shuffle, a sort per method.
+        select
+            *,
+            {%- for method in methods %}
+            row_number() over (
+                partition by movie_id
+                order by score_{{ method }} desc nulls last, num_pairs desc, similar_movie_id asc
+            ) as rank_{{ method }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from scored_pairs
+
+    ),
+
+    listed_pairs as (
+
+        select
+            listing.method,
+            ranked_pairs.movie_id,
+            ranked_pairs.similar_movie_id,
+            listing.score,
+            ranked_pairs.num_pairs,
+            listing.similarity_rank
+        from ranked_pairs
+        lateral view inline(array(
+            {%- for method in methods %}
+            named_struct(
+                'method', '{{ method }}', 'score', score_{{ method }},
+                'similarity_rank', rank_{{ method }}
+            ){{ ',' if not loop.last }}
+            {%- endfor %}
+        )) listing as method, score, similarity_rank
+        where listing.score is not null and listing.similarity_rank <= {{ depth }}
+
+    )
+
+    select * from listed_pairs
+    {%- else %}
 
     scored_pairs as (
 
@@ -118,44 +221,19 @@
             directed_pairs.similar_movie_id,
             directed_pairs.num_pairs,
             case methods.method
-                when 'seed_cosine' then directed_pairs.rating_cosine
-                when 'binary_cosine'
-                    then directed_pairs.num_pairs
-                    / sqrt(directed_pairs.num_raters * directed_pairs.similar_num_raters)
-                    * directed_pairs.num_pairs
-                    / (directed_pairs.num_pairs + {{ var('similarity_shrinkage') }})
-                when 'genre_binary_cosine'
-                    then directed_pairs.num_pairs
-                    / sqrt(directed_pairs.num_raters * directed_pairs.similar_num_raters)
-                    * directed_pairs.num_pairs
-                    / (directed_pairs.num_pairs + {{ var('similarity_shrinkage') }})
-                    * (1 + {{ genre_weight }} * directed_pairs.genre_jaccard)
-                when 'asymmetric_cosine'
-                    then directed_pairs.num_pairs / (
-                        pow(directed_pairs.num_raters, {{ alpha }})
-                        * pow(directed_pairs.similar_num_raters, {{ 1 - alpha }})
-                    )
-                when 'jaccard'
-                    then directed_pairs.num_pairs / (
-                        directed_pairs.num_raters + directed_pairs.similar_num_raters
-                        - directed_pairs.num_pairs
-                    )
-                when 'lift'
-                    then directed_pairs.num_pairs
-                    / (directed_pairs.num_raters * directed_pairs.similar_num_raters)
-                when 'cooccurrence' then cast(directed_pairs.num_pairs as double)
-                when 'item_knn_cosine' then directed_pairs.full_norm_cosine
+                {%- for method in all_methods %}
+                when '{{ method }}' then {{ similarity_score(method) }}
+                {%- endfor %}
                 else raise_error(concat('unknown similarity method ', methods.method))
             end as score
         from directed_pairs
         inner join {{ methods }} as methods
             on
-                case
-                    when methods.method = 'seed_cosine'
-                        then
-                            directed_pairs.num_pairs >= {{ var('min_co_raters') }}
-                            and directed_pairs.rating_cosine >= {{ var('min_similarity') }}
-                    else directed_pairs.num_pairs >= {{ var('similarity_min_co_raters') }}
+                case methods.method
+                    {%- for method in all_methods %}
+                    when '{{ method }}' then {{ similarity_lists_pair(method) }}
+                    {%- endfor %}
+                    else false
                 end
 
     ),
@@ -176,6 +254,7 @@
     select *
     from ranked_pairs
     where similarity_rank <= {{ depth }}
+    {%- endif %}
 {% endmacro %}
 
 

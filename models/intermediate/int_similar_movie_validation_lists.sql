@@ -85,22 +85,10 @@ training_movies as (
 
 ),
 
-methods as (
-
-    select collaborative_methods.method
-    from (
-        values
-        {%- for method in methods %}
-            ('{{ method }}'){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as collaborative_methods (method)
-
-),
-
 collaborative_lists as (
 
     {{ collaborative_similar_movies(
-        'training_pair_scores', 'training_movies', 'methods', var('top_n')) }}
+        'training_pair_scores', 'training_movies', methods, var('top_n')) }}
 
 ),
 
