@@ -80,8 +80,8 @@
                       when the query runs): the pairs are joined to it and ranked by
                       (method, movie).
 
-        Returns method, movie_id, similar_movie_id, score, num_pairs, similarity_rank.
-        With n_ij co-raters and n_i, n_j raters of the anchor i and the listed movie j
+        Returns method, movie_id, similar_movie_id, score, num_pairs, similarity_rank, in
+        this order. With n_ij co-raters and n_i, n_j raters of the anchor i and the listed movie j
         (similarity_score() writes each):
         seed_cosine  the seed's score, kept at num_pairs >= min_co_raters and score >=
                      min_similarity (the seed's filters);
@@ -251,7 +251,13 @@
     )
 
     -- The literal bound lets Spark keep only that many rows per movie while ranking.
-    select *
+    select
+        method,
+        movie_id,
+        similar_movie_id,
+        score,
+        num_pairs,
+        similarity_rank
     from ranked_pairs
     where similarity_rank <= {{ depth }}
     {%- endif %}

@@ -57,13 +57,14 @@ served_pair_method as (
 
 matrix_lists as (
 
-    -- int_matrix_similar_movies' lists over every rating, when one of its methods is served.
+    -- int_matrix_similar_movies' lists over every rating, when one of its methods is served
+    -- (the columns in the order of collaborative_similar_movies()).
     select
+        matrix.method,
         matrix.movie_id,
         matrix.similar_movie_id,
         matrix.score,
         matrix.num_pairs,
-        matrix.method,
         matrix.similarity_rank
     from {{ ref('int_matrix_similar_movies') }} as matrix
     left semi join served_method
@@ -105,10 +106,20 @@ movie_counts as (
 
 ),
 
-collaborative_lists as (
+pair_lists as (
 
     {{ collaborative_similar_movies(
         'pair_scores', 'movie_counts', 'served_pair_method', var('top_n')) }}
+
+),
+
+collaborative_lists as (
+
+    -- The served method's lists: from the pair aggregates, or from the rating matrix (one
+    -- of the two is empty).
+    select * from pair_lists
+    union all
+    select * from matrix_lists
 
 ),
 
@@ -132,18 +143,6 @@ combined as (
         0 as list_part,
         similarity_rank as part_rank
     from collaborative_lists
-
-    union all
-
-    select
-        movie_id,
-        similar_movie_id,
-        score,
-        num_pairs,
-        method,
-        0 as list_part,
-        similarity_rank as part_rank
-    from matrix_lists
 
     union all
 
