@@ -22,6 +22,14 @@ _DBT_HEADING = re.compile(r"^(Runtime|Database|Compilation) Error( in .*)?$")
 _PREFIX = re.compile(
     r"^((?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error): |Error running query: )"
 )
+# py4j's own line before a Java error it passes through untranslated ("An error occurred
+# while calling o47.sql."), and the ": " it puts before the Java error's first line.
+_PY4J_CALL = re.compile(r"^An error occurred while calling [\w.$]+\.?$")
+# A failed job's line ends with the task's error: "Job aborted due to stage failure: Task 0
+# in stage 36.0 failed 1 times, most recent failure: Lost task ... : java.lang.
+# OutOfMemoryError: GC overhead limit exceeded". The task's error is the cause.
+_STAGE_FAILURE = "Job aborted due to stage failure"
+_TASK_ERROR = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error): .*$")
 
 
 def spark_error_line(text: str) -> str:
@@ -38,11 +46,15 @@ def spark_error_line(text: str) -> str:
         That line, or ``""`` when the text holds nothing but stack frames.
     """
     for line in text.split("JVM stacktrace:", 1)[0].splitlines():
-        line = line.strip()
+        line = line.strip().removeprefix(": ").strip()
         if not line or _JAVA_FRAME.match(line) or _DBT_HEADING.match(line):
+            continue
+        if _PY4J_CALL.match(line):
             continue
         while match := _PREFIX.match(line):
             line = line[match.end() :].strip()
+        if line.startswith(_STAGE_FAILURE) and (cause := _TASK_ERROR.search(line)):
+            return f"{_STAGE_FAILURE}: {cause.group(0)} (the rest is in Spark's log)"
         if line:
             return line
     return ""

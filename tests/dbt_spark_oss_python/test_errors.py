@@ -17,6 +17,15 @@ ANALYSIS = (
     "line 1 pos 14;\n'Project [*]\n+- 'UnresolvedRelation [nope], [], false\n"
 )
 PYSPARK = "[DIVIDE_BY_ZERO] Division by zero. SQLSTATE: 22012\n\nJVM stacktrace:\norg.apache..."
+# What a session build printed when a task ran out of heap (a Py4JJavaError: py4j's line,
+# then the Java error after ": ").
+OUT_OF_HEAP = (
+    "An error occurred while calling o47.sql.\n"
+    ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage "
+    "36.0 failed 1 times, most recent failure: Lost task 0.0 in stage 36.0 (TID 34) "
+    "(localhost executor driver): java.lang.OutOfMemoryError: GC overhead limit exceeded\n"
+    "\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -28,8 +37,13 @@ PYSPARK = "[DIVIDE_BY_ZERO] Division by zero. SQLSTATE: 22012\n\nJVM stacktrace:
         # dbt-spark wraps a dbt error in another: dbt's heading is not the cause.
         ("Runtime Error\n  The Hive metastore x is in use", "The Hive metastore x is in use"),
         ("\tat a.b.C.d(C.java:1)\n\n", ""),
+        (
+            OUT_OF_HEAP,
+            "Job aborted due to stage failure: java.lang.OutOfMemoryError: GC overhead limit "
+            "exceeded (the rest is in Spark's log)",
+        ),
     ],
-    ids=["thrift", "analysis", "pyspark", "dbt-heading", "frames-only"],
+    ids=["thrift", "analysis", "pyspark", "dbt-heading", "frames-only", "out-of-heap"],
 )
 def test_spark_error_line(text: str, line: str) -> None:
     assert spark_error_line(text) == line
