@@ -19,6 +19,42 @@
 {% endmacro %}
 
 
+{% macro set_jaccard(left, right) %}
+    {#- The SQL expression of the Jaccard index of two array columns: |left ∩ right| /
+        |left ∪ right|, 0 when both are empty or either is null. -#}
+    {{ return('coalesce(size(array_intersect(' ~ left ~ ', ' ~ right ~ ')) / nullif(size('
+        ~ 'array_union(' ~ left ~ ', ' ~ right ~ ')), 0), 0)') }}
+{% endmacro %}
+
+
+{% macro rated_movies(ratings, movies) %}
+    {#- Every movie of `ratings` (user_id, movie_id, rating) with its raters, the sum of
+        its squared ratings and its genres from `movies` (movie_id, genres): the
+        movie_counts of collaborative_similar_movies() and content_similar_movies(). -#}
+    with
+
+    rating_totals as (
+
+        select
+            movie_id,
+            count(*) as num_raters,
+            sum(rating * rating) as sum_squares
+        from {{ ratings }}
+        group by movie_id
+
+    )
+
+    select
+        rating_totals.movie_id,
+        rating_totals.num_raters,
+        rating_totals.sum_squares,
+        movies.genres
+    from rating_totals
+    inner join {{ movies }} as movies
+        on rating_totals.movie_id = movies.movie_id
+{% endmacro %}
+
+
 {% macro matrix_similarity_methods() %}
     {#- The collaborative candidates computed from the rating matrix by a Python model
         (int_matrix_similar_movies, python_jobs/similar_items.py). -#}
@@ -112,10 +148,7 @@
             pair_scores.score as rating_cosine,
             pair_scores.sum_xy / sqrt(first_movie.sum_squares * second_movie.sum_squares)
                 as full_norm_cosine,
-            coalesce(
-                size(array_intersect(first_movie.genres, second_movie.genres))
-                / nullif(size(array_union(first_movie.genres, second_movie.genres)), 0), 0
-            ) as genre_jaccard,
+            {{ set_jaccard('first_movie.genres', 'second_movie.genres') }} as genre_jaccard,
             first_movie.num_raters as raters1,
             second_movie.num_raters as raters2
         from {{ pair_scores }} as pair_scores
@@ -372,17 +405,11 @@
             candidates.movie_id,
             candidates.similar_movie_id,
             similar.num_raters,
-            0.6 * coalesce(
-                size(array_intersect(anchor.genres, similar.genres))
-                / nullif(size(array_union(anchor.genres, similar.genres)), 0), 0
-            )
+            0.6 * {{ set_jaccard('anchor.genres', 'similar.genres') }}
             + 0.25 * coalesce(
                 greatest(0, 1 - abs(anchor.release_year - similar.release_year) / 10.0), 0
             )
-            + 0.15 * coalesce(
-                size(array_intersect(anchor.tags, similar.tags))
-                / nullif(size(array_union(anchor.tags, similar.tags)), 0), 0
-            ) as score
+            + 0.15 * {{ set_jaccard('anchor.tags', 'similar.tags') }} as score
         from candidates
         inner join features as anchor
             on candidates.movie_id = anchor.movie_id

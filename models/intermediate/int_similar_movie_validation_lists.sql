@@ -61,27 +61,11 @@ tags as (
 
 ),
 
-training_counts as (
-
-    select
-        movie_id,
-        count(*) as num_raters,
-        sum(rating * rating) as sum_squares
-    from training_ratings
-    group by movie_id
-
-),
-
 training_movies as (
 
-    select
-        training_counts.movie_id,
-        training_counts.num_raters,
-        training_counts.sum_squares,
-        catalog.genres
-    from training_counts
-    inner join catalog
-        on training_counts.movie_id = catalog.movie_id
+    -- macros/similarity.sql: raters, sum of squared ratings and genres of every movie with
+    -- a training rating
+    {{ rated_movies('training_ratings', 'catalog') }}
 
 ),
 
@@ -94,7 +78,7 @@ collaborative_lists as (
 
 content_lists as (
 
-    {{ content_similar_movies('catalog', 'training_counts', 'tags', var('top_n')) }}
+    {{ content_similar_movies('catalog', 'training_movies', 'tags', var('top_n')) }}
 
 ),
 
@@ -104,7 +88,7 @@ popular_movies as (
         movie_id,
         num_raters,
         row_number() over (order by num_raters desc, movie_id asc) as popularity_rank
-    from training_counts
+    from training_movies
 
 ),
 

@@ -76,33 +76,17 @@ matrix_lists as (
 ratings as (
 
     select
+        user_id,
         movie_id,
         rating
     from {{ ref('int_ratings_validated') }}
 
 ),
 
-rating_totals as (
-
-    select
-        movie_id,
-        count(*) as num_raters,
-        sum(rating * rating) as sum_squares
-    from ratings
-    group by movie_id
-
-),
-
 movie_counts as (
 
-    select
-        rating_totals.movie_id,
-        rating_totals.num_raters,
-        rating_totals.sum_squares,
-        movies.genres
-    from rating_totals
-    inner join movies
-        on rating_totals.movie_id = movies.movie_id
+    -- macros/similarity.sql: raters, sum of squared ratings and genres of every rated movie
+    {{ rated_movies('ratings', 'movies') }}
 
 ),
 

@@ -154,10 +154,7 @@ pair_expectations as (
         coalesce(anchor_raters.judging_validation_ratings, 0)
         * coalesce(validation_counts.num_validation_raters, 0)
         / (select count(*) from validation_ratings) as expected_hits,
-        coalesce(
-            size(array_intersect(anchor.genres, listed.genres))
-            / nullif(size(array_union(anchor.genres, listed.genres)), 0), 0
-        ) as genre_jaccard
+        {{ set_jaccard('anchor.genres', 'listed.genres') }} as genre_jaccard
     from anchor_raters
     left join validation_counts
         on anchor_raters.similar_movie_id = validation_counts.movie_id
