@@ -110,12 +110,35 @@
 {% endmacro %}
 
 
+{% macro movielens_files_relation() %}
+    {#- The files under `movielens_path` (path, bytes, modification time); no rows for the
+        demo seeds, which are not files of a data set. -#}
+    {%- if var('movielens_path', none) -%}
+        {{ return(source('movielens', 'files')) }}
+    {%- else -%}
+        {{ return('(select cast(null as string) as file_path, cast(null as bigint) as bytes,'
+                  ~ ' cast(null as timestamp) as modified_at where false)') }}
+    {%- endif -%}
+{% endmacro %}
+
+
 {% macro movielens_malformed_line() %}
     {#- The raw text of a line the CSV reader could not split into the expected fields. -#}
     {%- if var('movielens_path', none) -%}
         _corrupt_record
     {%- else -%}
         cast(null as string)
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro movielens_source_file() %}
+    {#- The file a rating line came from, relative to `movielens_path`: the data set's own
+        ratings file, or `batches/<batch>/<file>` for a batch (movielens_file_view_sql). -#}
+    {%- if var('movielens_path', none) -%}
+        _source_file
+    {%- else -%}
+        'demo_ratings'
     {%- endif -%}
 {% endmacro %}
 
@@ -224,31 +247,60 @@
         path gets new ones: few metastore round trips on every invocation. -#}
     {%- do run_query('create schema if not exists ' ~ raw) -%}
     {%- set registered = run_query('show tables in ' ~ raw).columns['tableName'].values() | list -%}
-    {%- set files_table = 'movielens_files_' ~ local_md5(path)[:12] -%}
+    {#- The listing is recursive (batches sit in subdirectories) and infers no partitions. -#}
+    {%- set files_ddl = "using binaryFile options (recursiveFileLookup 'true') location '"
+        ~ quoted_path ~ "'" -%}
+    {%- set files_table = 'movielens_files_' ~ local_md5(files_ddl)[:12] -%}
     {#- A table over a missing location reads as empty, so a wrong path reaches our message;
         the listing is read anew at every query. -#}
     {%- if files_table not in registered -%}
         {%- do run_query(
-            'create table if not exists ' ~ raw ~ '.' ~ files_table
-            ~ " using binaryFile location '" ~ quoted_path ~ "'") -%}
+            'create table if not exists ' ~ raw ~ '.' ~ files_table ~ ' ' ~ files_ddl) -%}
     {%- endif -%}
     {%- set files_table = raw ~ '.' ~ files_table -%}
+    {#- Each file's path below `movielens_path`: a data set's own files, and
+        `batches/<batch>/<file>` (movielens_batch_files). -#}
+    {%- set relative_path = "substring(path, instr(path, '" ~ quoted_path ~ "/') + "
+        ~ (path | length + 1) ~ ")" -%}
     {#- Only the path column: the files are listed, not read, and no shuffle runs. -#}
     {%- set listing = run_query(
-        "select regexp_extract(path, '[^/]+$', 0) as file_name from " ~ files_table) -%}
-    {%- set file_names = listing.columns[0].values() | unique | sort | list -%}
+        "select " ~ relative_path ~ " as relative_path from " ~ files_table) -%}
+    {%- set relative_paths = listing.columns[0].values() | unique | sort | list -%}
+    {%- set file_names = [] -%}
+    {%- for relative in relative_paths if '/' not in relative -%}
+        {%- do file_names.append(relative) -%}
+    {%- endfor -%}
     {%- set layout_name = movielens_detect_layout(path, file_names) -%}
     {%- set layout = layouts[layout_name] -%}
     {{ log('MovieLens layout ' ~ layout_name ~ ' at ' ~ path ~ ': ' ~ layout['description'],
            info=true) }}
+    {%- set ratings_file = layout['entities']['ratings']['file'] -%}
+    {%- set batch_files = [] -%}
+    {%- for relative in relative_paths
+        if modules.re.match('^batches/[^/]+/' ~ modules.re.escape(ratings_file) ~ '$', relative) -%}
+        {%- do batch_files.append(relative) -%}
+    {%- endfor -%}
+    {%- if batch_files -%}
+        {{ log('MovieLens batches: ' ~ batch_files | length ~ ' ratings file(s) under '
+               ~ path ~ '/batches/', info=true) }}
+    {%- endif -%}
 
     {#- Each source view carries the hash of its definition in its comment; a view whose
         definition is unchanged is left alone (one metastore listing instead of a
         `create or replace view` per entity on every invocation). -#}
     {%- set existing_info = run_query(
         'show table extended in ' ~ raw ~ " like '"
-        ~ layouts['entity_columns'].keys() | join('|') ~ "'").columns['information'].values()
+        ~ layouts['entity_columns'].keys() | join('|') ~ "|files'").columns['information'].values()
         | join('\n') -%}
+
+    {#- The files as listed: what `fct_loaded_files` reports beside their lines. -#}
+    {%- set files_sql = 'select ' ~ relative_path ~ ' as `file_path`, `length` as `bytes`,'
+        ~ ' `modificationTime` as `modified_at` from ' ~ files_table -%}
+    {%- set definition = 'definition ' ~ local_md5('files ' ~ files_sql)[:12] -%}
+    {%- if (definition ~ ')') not in existing_info -%}
+        {%- do run_query('create or replace view ' ~ raw ~ ".files comment 'MovieLens files under "
+            ~ quoted_path ~ ' (' ~ definition ~ ")' as " ~ files_sql) -%}
+    {%- endif -%}
 
     {#- The entities whose every line is checked (int_*_checked): their views add blank lines. -#}
     {%- set checked_entities = ['ratings', 'movies'] -%}
@@ -259,64 +311,23 @@
             {%- do null_list.append('cast(null as string)') -%}
         {%- endfor -%}
         {%- if spec and spec['file'] in file_names -%}
-            {%- set column_ddl = [] -%}
-            {%- for column in spec['columns'] -%}
-                {%- do column_ddl.append('`' ~ column ~ '` string') -%}
-            {%- endfor -%}
-            {%- set option_sql = [] -%}
-            {%- for key, value in spec['options'].items() -%}
-                {%- do option_sql.append(key ~ " '" ~ value ~ "'") -%}
-            {%- endfor -%}
-            {%- set file_table_ddl = '('
-                ~ column_ddl | join(', ') ~ ', `_corrupt_record` string) using csv options ('
-                ~ option_sql | join(', ')
-                ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_corrupt_record'"
-                ~ ", path '" ~ quoted_path ~ '/' ~ spec['file'] ~ "')" -%}
-            {%- set file_table = entity ~ '_file_' ~ local_md5(file_table_ddl)[:12] -%}
-            {%- if file_table not in registered -%}
-                {%- do run_query(
-                    'create table if not exists ' ~ raw ~ '.' ~ file_table ~ ' ' ~ file_table_ddl) -%}
+            {#- Where the entity's lines are read from, and what each part records as their
+                `_source_file`: the data set's file, then (ratings) every batch's. -#}
+            {%- set parts = [(quoted_path ~ '/' ~ spec['file'], "'" ~ spec['file'] ~ "'")] -%}
+            {%- if entity == 'ratings' and batch_files -%}
+                {%- do parts.append((quoted_path ~ '/batches/*/' ~ spec['file'],
+                    "regexp_extract(input_file_name(), 'batches/[^/]+/[^/]+$', 0)")) -%}
             {%- endif -%}
-            {%- set file_table = raw ~ '.' ~ file_table -%}
-            {%- set select_list = [] -%}
-            {%- for column in columns -%}
-                {%- set expression = spec.get('select', {}).get(column, '`' ~ column ~ '`') -%}
-                {%- do select_list.append(expression ~ ' as `' ~ column ~ '`') -%}
+            {%- set part_sql = [] -%}
+            {%- for location, source_file in parts -%}
+                {%- do part_sql.append(movielens_file_view_sql(
+                    raw, registered, entity, spec, columns, location,
+                    source_file if entity == 'ratings' else none,
+                    entity in checked_entities, null_list)) -%}
             {%- endfor -%}
-            {%- set view_sql = 'select ' ~ select_list | join(', ')
-                ~ ', `_corrupt_record` from ' ~ file_table -%}
-            {%- if entity in checked_entities -%}
-                {#- Spark's CSV reader counts a line's fields only when a query reads every
-                    column (column pruning): where the view leaves columns unread (ml-100k's
-                    u.item), `_corrupt_record` is read together with all of them. -#}
-                {%- set malformed = '`_corrupt_record`' -%}
-                {%- if spec['columns'] | reject('in', columns) | list -%}
-                    {%- set raw_columns = [] -%}
-                    {%- for column in spec['columns'] -%}
-                        {%- do raw_columns.append('`' ~ column ~ '`') -%}
-                    {%- endfor -%}
-                    {%- set malformed = "case when length(concat_ws('', "
-                        ~ raw_columns | join(', ') ~ ")) >= 0 then `_corrupt_record` end" -%}
-                {%- endif -%}
-                {#- The CSV reader skips blank lines (nothing but characters up to the space,
-                    NUL and CR included); reading the file as text finds them, so that every
-                    line of the file is a row of the view (the first character is compared
-                    before the pattern: a data line's digit ends the test). -#}
-                {%- set lines_table_ddl = "(`value` string) using text options (path '"
-                    ~ quoted_path ~ '/' ~ spec['file'] ~ "')" -%}
-                {%- set lines_table = entity ~ '_lines_' ~ local_md5(lines_table_ddl)[:12] -%}
-                {%- if lines_table not in registered -%}
-                    {%- do run_query('create table if not exists ' ~ raw ~ '.' ~ lines_table
-                        ~ ' ' ~ lines_table_ddl) -%}
-                {%- endif -%}
-                {%- set view_sql = 'select ' ~ select_list | join(', ') ~ ', ' ~ malformed
-                    ~ ' as `_corrupt_record`, cast(null as string) as `_blank_line` from '
-                    ~ file_table ~ ' union all select ' ~ null_list | join(', ')
-                    ~ ', cast(null as string), `value` from ' ~ raw ~ '.' ~ lines_table
-                    ~ " where (`value` = '' or substr(`value`, 1, 1) <= ' ')"
-                    ~ " and `value` rlike '^[\\\\x00-\\\\x20]*$'" -%}
-            {%- endif -%}
-            {%- set view_comment = 'MovieLens ' ~ entity ~ ' from ' ~ quoted_path ~ '/' ~ spec['file'] -%}
+            {%- set view_sql = part_sql | join(' union all ') -%}
+            {%- set view_comment = 'MovieLens ' ~ entity ~ ' from ' ~ quoted_path ~ '/' ~ spec['file']
+                ~ (' and batches/*/' ~ spec['file'] if parts | length > 1 else '') -%}
         {%- else -%}
             {#- This layout has no such file: an empty view with the same columns. -#}
             {%- set select_list = [] -%}
@@ -338,4 +349,70 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return('') }}
+{% endmacro %}
+
+
+{% macro movielens_file_view_sql(raw, registered, entity, spec, columns, location, source_file,
+                                 checked, null_list) %}
+    {#- The select of one entity's lines at `location` (a file or a glob of batch files),
+        registering the external tables it reads: the CSV table (every field a string, plus
+        `_corrupt_record`) and, for the checked entities, a text table for blank lines.
+        `source_file` (an expression, or none) becomes the column `_source_file`. -#}
+    {%- set column_ddl = [] -%}
+    {%- for column in spec['columns'] -%}
+        {%- do column_ddl.append('`' ~ column ~ '` string') -%}
+    {%- endfor -%}
+    {%- set option_sql = [] -%}
+    {%- for key, value in spec['options'].items() -%}
+        {%- do option_sql.append(key ~ " '" ~ value ~ "'") -%}
+    {%- endfor -%}
+    {%- set file_table_ddl = '('
+        ~ column_ddl | join(', ') ~ ', `_corrupt_record` string) using csv options ('
+        ~ option_sql | join(', ')
+        ~ ", mode 'PERMISSIVE', columnNameOfCorruptRecord '_corrupt_record'"
+        ~ ", path '" ~ location ~ "')" -%}
+    {%- set file_table = entity ~ '_file_' ~ local_md5(file_table_ddl)[:12] -%}
+    {%- if file_table not in registered -%}
+        {%- do run_query(
+            'create table if not exists ' ~ raw ~ '.' ~ file_table ~ ' ' ~ file_table_ddl) -%}
+    {%- endif -%}
+    {%- set file_table = raw ~ '.' ~ file_table -%}
+    {%- set select_list = [] -%}
+    {%- for column in columns -%}
+        {%- set expression = spec.get('select', {}).get(column, '`' ~ column ~ '`') -%}
+        {%- do select_list.append(expression ~ ' as `' ~ column ~ '`') -%}
+    {%- endfor -%}
+    {%- set source_column = (', ' ~ source_file ~ ' as `_source_file`') if source_file else '' -%}
+    {%- if not checked -%}
+        {{ return('select ' ~ select_list | join(', ') ~ ', `_corrupt_record`' ~ source_column
+                  ~ ' from ' ~ file_table) }}
+    {%- endif -%}
+    {#- Spark's CSV reader counts a line's fields only when a query reads every column
+        (column pruning): where the view leaves columns unread (ml-100k's u.item),
+        `_corrupt_record` is read together with all of them. -#}
+    {%- set malformed = '`_corrupt_record`' -%}
+    {%- if spec['columns'] | reject('in', columns) | list -%}
+        {%- set raw_columns = [] -%}
+        {%- for column in spec['columns'] -%}
+            {%- do raw_columns.append('`' ~ column ~ '`') -%}
+        {%- endfor -%}
+        {%- set malformed = "case when length(concat_ws('', "
+            ~ raw_columns | join(', ') ~ ")) >= 0 then `_corrupt_record` end" -%}
+    {%- endif -%}
+    {#- The CSV reader skips blank lines (nothing but characters up to the space, NUL and CR
+        included); reading the file as text finds them, so that every line of the file is a
+        row of the view (the first character is compared before the pattern: a data line's
+        digit ends the test). -#}
+    {%- set lines_table_ddl = "(`value` string) using text options (path '" ~ location ~ "')" -%}
+    {%- set lines_table = entity ~ '_lines_' ~ local_md5(lines_table_ddl)[:12] -%}
+    {%- if lines_table not in registered -%}
+        {%- do run_query('create table if not exists ' ~ raw ~ '.' ~ lines_table
+            ~ ' ' ~ lines_table_ddl) -%}
+    {%- endif -%}
+    {{ return('select ' ~ select_list | join(', ') ~ ', ' ~ malformed
+        ~ ' as `_corrupt_record`, cast(null as string) as `_blank_line`' ~ source_column
+        ~ ' from ' ~ file_table ~ ' union all select ' ~ null_list | join(', ')
+        ~ ', cast(null as string), `value`' ~ source_column ~ ' from ' ~ raw ~ '.' ~ lines_table
+        ~ " where (`value` = '' or substr(`value`, 1, 1) <= ' ')"
+        ~ " and `value` rlike '^[\\\\x00-\\\\x20]*$'") }}
 {% endmacro %}

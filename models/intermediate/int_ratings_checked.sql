@@ -44,14 +44,21 @@ row_checked as (
 
 occurrences_numbered as (
 
-    -- Among the rows that pass the row checks, the latest rating of a (user, movie) wins.
+    -- Among the rows that pass the row checks, the latest rating of a (user, movie) wins;
+    -- at the same time, the first loaded (the data set's file, then the batches by name).
     select
         *,
-        row_number() over (
-            partition by user_id, movie_id, row_reject_reason is null
-            order by rated_at desc nulls last, source_values asc
-        ) as occurrence
+        row_number() over occurrences as occurrence,
+        first_value(rating) over occurrences as kept_rating,
+        first_value(rated_at) over occurrences as kept_rated_at
     from row_checked
+    window occurrences as (
+        partition by user_id, movie_id, row_reject_reason is null
+        order by
+            rated_at desc nulls last,
+            case when source_file like 'batches/%' then source_file else '' end asc,
+            source_values asc
+    )
 
 ),
 
@@ -63,10 +70,16 @@ checked as (
         occurrences_numbered.rating,
         occurrences_numbered.rated_at,
         occurrences_numbered.source_values,
+        occurrences_numbered.source_file,
         occurrences_numbered.malformed_line,
         coalesce(
             occurrences_numbered.row_reject_reason,
             case
+                when
+                    occurrences_numbered.occurrence > 1
+                    and occurrences_numbered.rating = occurrences_numbered.kept_rating
+                    and occurrences_numbered.rated_at = occurrences_numbered.kept_rated_at
+                    then 'repeat of a rating already loaded (same user, movie, rating and time)'
                 when occurrences_numbered.occurrence > 1
                     then 'duplicate rating of the same (user_id, movie_id); the latest is kept'
                 when known_movies.movie_id is null then 'movie_id not found in movies'

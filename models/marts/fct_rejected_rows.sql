@@ -6,6 +6,7 @@ rejected_ratings as (
 
     select
         'ratings' as source_table,
+        source_file,
         user_id,
         movie_id,
         source_values,
@@ -20,6 +21,7 @@ rejected_movies as (
 
     select
         'movies' as source_table,
+        cast(null as string) as source_file,
         cast(null as int) as user_id,
         movie_id,
         source_values,
@@ -45,11 +47,12 @@ identified as (
         md5(concat_ws(
             '|',
             source_table,
+            coalesce(source_file, ''),
             coalesce(source_values, ''),
             coalesce(malformed_line, ''),
             reject_reason,
             cast(row_number() over (
-                partition by source_table, source_values, malformed_line, reject_reason
+                partition by source_table, source_file, source_values, malformed_line, reject_reason
                 order by source_table
             ) as string)
         )) as rejected_row_id,

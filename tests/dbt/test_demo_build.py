@@ -50,6 +50,19 @@ def test_nothing_is_lost_between_the_seed_and_the_validated_ratings(demo_build: 
     assert len(validated) + len(rejected) == len(raw)
     assert not validated.duplicated(["user_id", "movie_id"]).any()
     assert validated["rating"].between(0.5, 5).all()
+    # The demo seeds are one "file" in the loaded-files table, every line counted.
+    loaded = demo_build.read_table("fct_loaded_files")
+    assert loaded[["source_file", "load_order", "lines_read", "validated", "quarantined"]].to_dict(
+        "records"
+    ) == [
+        {
+            "source_file": "demo_ratings",
+            "load_order": 0,
+            "lines_read": len(raw),
+            "validated": len(validated),
+            "quarantined": len(rejected),
+        }
+    ]
 
 
 def rating_rows_to_reject(ratings: pd.DataFrame, movies: pd.DataFrame) -> int:

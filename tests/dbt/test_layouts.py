@@ -102,7 +102,7 @@ def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
         return len(frame.iloc[:, :2].drop_duplicates())
 
     run = run_on(relative)
-    assert len(source_view_ddl(tmp_path)) == 4  # ratings, movies, tags, links: all new
+    assert len(source_view_ddl(tmp_path)) == 5  # ratings, movies, tags, links, files: all new
     assert f"MovieLens layout ml-latest at {first.resolve()}:" in run.output
     run = run_on(relative)
     assert source_view_ddl(tmp_path) == []  # same files: nothing to redo
@@ -112,8 +112,19 @@ def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
         > 1500
     )
 
+    # The first batch: the ratings view now reads the batches too (and sees later ones).
+    batch = first / "batches" / "2026-12-07" / "ratings.csv"
+    batch.parent.mkdir(parents=True)
+    batch.write_text("userId,movieId,rating,timestamp\n990001,1,4.0,1700000000\n")
+    run = run_on(relative)
+    assert [ddl.split()[4] for ddl in source_view_ddl(tmp_path)] == ["movielens_raw.ratings"]
+    assert (
+        len(run.read_table("int_ratings_validated"))
+        == expected_ratings(first, "ratings.csv", ",") + 1
+    )
+
     run = run_on(second)  # another path and layout: every view is replaced
-    assert len(source_view_ddl(tmp_path)) == 4
+    assert len(source_view_ddl(tmp_path)) == 5
     assert len(run.read_table("int_ratings_validated")) == expected_ratings(
         second, "ratings.dat", "::"
     )

@@ -36,6 +36,7 @@ renamed as (
                 coalesce(timestamp, '')
             )
         ) as source_values,
+        {{ movielens_source_file() }} as source_file,
         {{ movielens_malformed_line() }} as malformed_line,
         {{ movielens_blank_line() }} is not null as is_blank_line
 
