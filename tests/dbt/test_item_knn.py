@@ -170,18 +170,20 @@ def assert_same_lists(actual: pd.DataFrame, expected: pd.DataFrame, *, label: st
 
 
 def assert_item_knn_matches_reference(
-    run: DbtRun, settings: KnnSettings | None = None
+    run: DbtRun, settings: KnnSettings | None = None, *, inputs: DbtRun | None = None
 ) -> pd.DataFrame:
     """Check a build's item-kNN tables against the numpy computation; return its tuning.
 
-    Reads ml_rating_splits and int_ratings_validated from the build, recomputes every
-    tuning cell's validation lists and metrics, the chosen cell (highest validation NDCG@k,
-    ties to the first cell in (neighbours, floor) order), and the evaluation and serving
-    lists of that cell, and compares them with the build's tables.
+    Reads ml_rating_splits and int_ratings_validated from the build (or from ``inputs``, the
+    build whose tables a deferred build read), recomputes every tuning cell's validation
+    lists and metrics, the chosen cell (highest validation NDCG@k, ties to the first cell in
+    (neighbours, floor) order), and the evaluation and serving lists of that cell, and
+    compares them with the build's tables.
     """
     settings = settings or KnnSettings.from_project()
-    splits = run.read_table("ml_rating_splits")
-    validated = run.read_table("int_ratings_validated")[["user_id", "movie_id", "rating"]]
+    inputs = inputs or run
+    splits = inputs.read_table("ml_rating_splits")
+    validated = inputs.read_table("int_ratings_validated")[["user_id", "movie_id", "rating"]]
 
     train = FitScope(splits[splits["split"] == "train"], min_co_raters=settings.min_co_raters)
     validation = splits[splits["split"] == "validation"][["user_id", "movie_id"]]
@@ -275,8 +277,11 @@ def test_demo_item_knn_equals_the_numpy_computation(demo_build: DbtRun) -> None:
 
 
 @pytest.mark.dbt
-def test_sql_engine_equals_the_numpy_computation(sql_engines_demo_build: DbtRun) -> None:
-    assert_item_knn_matches_reference(sql_engines_demo_build)
+def test_sql_engine_equals_the_numpy_computation(
+    sql_engines_demo_build: DbtRun, demo_build: DbtRun
+) -> None:
+    # The SQL build deferred its inputs (splits, validated ratings) to the demo build's.
+    assert_item_knn_matches_reference(sql_engines_demo_build, inputs=demo_build)
     for model in KNN_MODELS:
         assert f"{model}: sql engine (knn_engine: sql)" in sql_engines_demo_build.output
 
