@@ -143,6 +143,13 @@
 {% endmacro %}
 
 
+{% macro movielens_load_order(source_file) %}
+    {#- The SQL sort key of a ratings file in load order: the data set's own file (or the demo
+        seeds) first, then the batches by name. -#}
+    case when {{ source_file }} like 'batches/%' then {{ source_file }} else '' end
+{%- endmacro %}
+
+
 {% macro movielens_blank_line() %}
     {#- The raw text of a blank line (nothing but spaces or control characters), which the
         CSV reader skips: the source views of ratings and movies add a row for each. -#}
@@ -259,7 +266,7 @@
     {%- endif -%}
     {%- set files_table = raw ~ '.' ~ files_table -%}
     {#- Each file's path below `movielens_path`: a data set's own files, and
-        `batches/<batch>/<file>` (movielens_batch_files). -#}
+        `batches/<batch>/<file>` (`batch_files` below). -#}
     {%- set relative_path = "substring(path, instr(path, '" ~ quoted_path ~ "/') + "
         ~ (path | length + 1) ~ ")" -%}
     {#- Only the path column: the files are listed, not read, and no shuffle runs. -#}

@@ -56,7 +56,7 @@ occurrences_numbered as (
         partition by user_id, movie_id, row_reject_reason is null
         order by
             rated_at desc nulls last,
-            case when source_file like 'batches/%' then source_file else '' end asc,
+            {{ movielens_load_order('source_file') }} asc,
             source_values asc
     )
 

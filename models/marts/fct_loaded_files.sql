@@ -38,9 +38,7 @@ described as (
                 then regexp_extract(per_file.source_file, '^batches/([^/]+)/', 1)
         end as batch,
         row_number() over (
-            order by
-                per_file.source_file like 'batches/%' asc,
-                per_file.source_file asc
+            order by {{ movielens_load_order('per_file.source_file') }}
         ) - 1 as load_order,
         per_file.line_count as lines_read,
         per_file.validated,
