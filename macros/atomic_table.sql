@@ -24,7 +24,6 @@
 -#}
 
 {% materialization table, adapter='spark', supported_languages=['sql', 'python'] %}
-    {%- set language = model['language'] -%}
     {%- set identifier = model['alias'] -%}
     {%- set grant_config = config.get('grants') -%}
     {%- if config.get('location_root') is not none -%}
@@ -34,47 +33,16 @@
     {%- endif -%}
     {%- set target_relation = api.Relation.create(
         identifier=identifier, schema=schema, database=database, type='table') -%}
-    {%- set staging_relation = atomic_table_version(target_relation, 'new', invocation_id) -%}
-    {%- set backup_relation = atomic_table_version(target_relation, 'old', invocation_id) -%}
     {%- set old_relation = atomic_table_settle_leftovers(target_relation) -%}
 
     {{ run_hooks(pre_hooks) }}
 
-    {#- A SQL model with a `python_engine` may be built by it (macros/engines.sql). -#}
-    {%- set code = compiled_code -%}
-    {%- if language == 'sql' and config.get('python_engine') -%}
-        {%- set choice = engine_choice() -%}
-        {{ log(identifier ~ ': ' ~ choice['engine'] ~ ' engine (' ~ choice['reason'] ~ ')',
-            info=true) }}
-        {%- if choice['language'] == 'python' -%}
-            {%- set language = 'python' -%}
-            {%- set code = engine_python_code(compiled_code) -%}
-        {%- endif -%}
-    {%- endif -%}
-    {%- if language == 'sql' -%}
-        {%- set select_sql = atomic_table_select(code) -%}
-        {%- set columns = atomic_table_create_empty(staging_relation, select_sql) -%}
-    {%- endif -%}
-    {%- call statement('main', language=language) -%}
-        {%- if language == 'sql' -%}
-            insert overwrite table {{ staging_relation }}
-            select {{ columns | join(', ') }} from (
-            {{ select_sql }}
-            ) as dbt_model_columns
-        {%- else -%}
-            {{ create_table_as(False, staging_relation, code, language) }}
-        {%- endif -%}
+    {%- set built = atomic_table_code(identifier) -%}
+    {%- set staging = atomic_table_staging(target_relation, built['code'], built['language']) -%}
+    {%- call statement('main', language=built['language']) -%}
+        {{ staging['main'] }}
     {%- endcall -%}
-
-    {#- The swap: the only moment the table is missing. -#}
-    {%- if old_relation is not none -%}
-        {%- set backup_relation = backup_relation.incorporate(type=old_relation.type) -%}
-        {%- do adapter.rename_relation(old_relation, backup_relation) -%}
-    {%- endif -%}
-    {%- do adapter.rename_relation(staging_relation, target_relation) -%}
-    {%- if old_relation is not none -%}
-        {%- do adapter.drop_relation(backup_relation) -%}
-    {%- endif -%}
+    {%- do atomic_table_swap(target_relation, old_relation, staging['relation']) -%}
 
     {%- set should_revoke = should_revoke(old_relation, full_refresh_mode=True) -%}
     {%- do apply_grants(target_relation, grant_config, should_revoke) -%}
@@ -85,6 +53,69 @@
 
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+{% macro atomic_table_code(identifier) %}
+    {#- {'language', 'code'} that build the current model: its own compiled code, or, for a SQL
+        model with a `python_engine`, that engine's when the engine choice says so (logged;
+        macros/engines.sql). -#}
+    {%- if model['language'] == 'sql' and config.get('python_engine') -%}
+        {%- set choice = engine_choice() -%}
+        {{ log(identifier ~ ': ' ~ choice['engine'] ~ ' engine (' ~ choice['reason'] ~ ')',
+            info=true) }}
+        {%- if choice['language'] == 'python' -%}
+            {{ return({'language': 'python', 'code': engine_python_code(compiled_code)}) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return({'language': model['language'], 'code': compiled_code}) }}
+{% endmacro %}
+
+
+{% macro atomic_table_staging(target_relation, code, language) %}
+    {#- Step 2 of the materialization, before the write: {'relation': the staging table,
+        'main': the body of the statement 'main' that writes `code` (SQL or Python) to it}.
+        A SQL model's staging table is registered empty here. The materialization runs the
+        statement itself (dbt submits Python only from a materialization's own statement). -#}
+    {%- set staging_relation = atomic_table_version(target_relation, 'new', invocation_id) -%}
+    {%- if language == 'sql' -%}
+        {%- set select_sql = atomic_table_select(code) -%}
+        {%- set columns = atomic_table_create_empty(staging_relation, select_sql) -%}
+        {%- set main -%}
+            insert overwrite table {{ staging_relation }}
+            select {{ columns | join(', ') }} from (
+            {{ select_sql }}
+            ) as dbt_model_columns
+        {%- endset -%}
+    {%- else -%}
+        {%- set main = create_table_as(False, staging_relation, code, language) -%}
+    {%- endif -%}
+    {{ return({'relation': staging_relation, 'main': main}) }}
+{% endmacro %}
+
+
+{% macro atomic_table_swap(target_relation, old_relation, staging_relation, properties={}) %}
+    {#- Steps 3-4: sets the table `properties` on the written staging table (they are swapped
+        in with its rows), swaps it in for the live table, drops the previous version. -#}
+    {%- if properties -%}
+        {%- set assignments = [] -%}
+        {%- for key, value in properties.items() -%}
+            {%- do assignments.append(sql_string_literal(key) ~ ' = ' ~ sql_string_literal(value)) -%}
+        {%- endfor -%}
+        {%- do run_query('alter table ' ~ staging_relation ~ ' set tblproperties ('
+            ~ assignments | join(', ') ~ ')') -%}
+    {%- endif -%}
+
+    {#- The swap: the only moment the table is missing. -#}
+    {%- set backup_relation = atomic_table_version(target_relation, 'old', invocation_id) -%}
+    {%- if old_relation is not none -%}
+        {%- set backup_relation = backup_relation.incorporate(type=old_relation.type) -%}
+        {%- do adapter.rename_relation(old_relation, backup_relation) -%}
+    {%- endif -%}
+    {%- do adapter.rename_relation(staging_relation, target_relation) -%}
+    {%- if old_relation is not none -%}
+        {%- do adapter.drop_relation(backup_relation) -%}
+    {%- endif -%}
+{% endmacro %}
+
 
 
 {% macro atomic_table_version(relation, kind, run_id) %}
@@ -177,11 +208,17 @@
     {%- endif -%}
     {%- for result in results
         if result.status == 'error' and result.node.resource_type == 'model'
-        and result.node.config.materialized == 'table' -%}
+        and result.node.config.materialized in ('table', 'incremental') -%}
         {%- set target_relation = api.Relation.create(
             database=result.node.database, schema=result.node.schema,
             identifier=result.node.alias, type='table') -%}
         {%- do adapter.drop_relation(atomic_table_version(target_relation, 'new', invocation_id)) -%}
     {%- endfor -%}
     {{ return('') }}
+{% endmacro %}
+
+
+{% macro sql_string_literal(value) %}
+    {#- `value` as a Spark SQL string literal. -#}
+    {{- return("'" ~ (value | string | replace('\\', '\\\\') | replace("'", "\\'")) ~ "'") -}}
 {% endmacro %}

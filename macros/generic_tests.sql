@@ -115,6 +115,27 @@
 {% endtest %}
 
 
+{% test equal_row_sets(model, compare_model, columns) %}
+    {#- Fails with every row (and its count) that is in one relation more often than in the
+        other, over `columns`. -#}
+    {%- set column_list = columns | join(', ') -%}
+    with
+
+    model_rows as (
+        select {{ column_list }}, count(*) as copies from {{ model }} group by {{ column_list }}
+    ),
+
+    compared_rows as (
+        select {{ column_list }}, count(*) as copies from {{ compare_model }}
+        group by {{ column_list }}
+    )
+
+    select 'model' as side, * from (select * from model_rows except select * from compared_rows)
+    union all
+    select 'compared' as side, * from (select * from compared_rows except select * from model_rows)
+{% endtest %}
+
+
 {% test row_count_where(model, condition, expected) %}
     {#- Fails (one row) unless exactly `expected` rows satisfy `condition`. -#}
     select count(*) as matching_rows

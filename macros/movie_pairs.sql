@@ -103,3 +103,223 @@
 
     select * from scored
 {% endmacro %}
+
+
+{% macro movie_pair_scores_update(existing, covered_through) %}
+    {#-
+        int_movie_pair_scores' incremental update (macros/incremental_sums.sql): the whole new
+        table from the `existing` one, which covers the ratings as they were after the file
+        with load key `covered_through`. Exact: the sums are sums of products of half stars,
+        multiples of 0.25 that doubles hold exactly, so subtracting a contribution leaves
+        what a full build computes. For every pair of movies that are eligible now (at least
+        `min_co_raters` raters):
+          existing row
+          - the pairs of the changed users' ratings before (movies eligible before)
+          + the pairs of the changed users' ratings now
+          + for a movie that became eligible, its pairs with the unchanged users' ratings
+            (the existing table left it out);
+        a pair whose co-raters are all gone is dropped. The changed users are those with a
+        rating from a file loaded after `covered_through`: a new or a replacing rating.
+    -#}
+    {%- set min_raters = var('min_co_raters') -%}
+    {%- set after_covered = 'loaded_in > ' ~ sql_string_literal(covered_through) -%}
+    with
+
+    ratings_now as (
+
+        select user_id, movie_id, rating, loaded_in
+        from {{ ref('int_ratings_validated') }}
+
+    ),
+
+    ratings_before as (
+
+        select user_id, movie_id, rating
+        from {{ ref('int_rating_versions') }}
+        where {{ rating_as_of_condition(covered_through) }}
+
+    ),
+
+    changed_users as (
+
+        select distinct user_id
+        from ratings_now
+        where {{ after_covered }}
+
+    ),
+
+    eligible_now as (
+
+        select movie_id from ratings_now
+        group by movie_id
+        having count(*) >= {{ min_raters }}
+
+    ),
+
+    eligible_before as (
+
+        select movie_id from ratings_before
+        group by movie_id
+        having count(*) >= {{ min_raters }}
+
+    ),
+
+    newly_eligible as (
+
+        select movie_id from eligible_now
+        left anti join eligible_before
+            on eligible_now.movie_id = eligible_before.movie_id
+
+    ),
+
+    removed as (
+
+        select ratings_before.*
+        from ratings_before
+        left semi join changed_users
+            on ratings_before.user_id = changed_users.user_id
+        left semi join eligible_before
+            on ratings_before.movie_id = eligible_before.movie_id
+
+    ),
+
+    added as (
+
+        select ratings_now.user_id, ratings_now.movie_id, ratings_now.rating
+        from ratings_now
+        left semi join changed_users
+            on ratings_now.user_id = changed_users.user_id
+        left semi join eligible_now
+            on ratings_now.movie_id = eligible_now.movie_id
+
+    ),
+
+    unchanged as (
+
+        select ratings_now.user_id, ratings_now.movie_id, ratings_now.rating
+        from ratings_now
+        left anti join changed_users
+            on ratings_now.user_id = changed_users.user_id
+        left semi join eligible_now
+            on ratings_now.movie_id = eligible_now.movie_id
+
+    ),
+
+    unchanged_on_newly_eligible as (
+
+        select unchanged.*
+        from unchanged
+        left semi join newly_eligible
+            on unchanged.movie_id = newly_eligible.movie_id
+
+    ),
+
+    contributions as (
+
+        select
+            first_rating.movie_id as movie1_id,
+            second_rating.movie_id as movie2_id,
+            -1 as sign,
+            first_rating.rating as rating1,
+            second_rating.rating as rating2
+        from removed as first_rating
+        inner join removed as second_rating
+            on
+                first_rating.user_id = second_rating.user_id
+                and first_rating.movie_id < second_rating.movie_id
+
+        union all
+
+        select
+            first_rating.movie_id as movie1_id,
+            second_rating.movie_id as movie2_id,
+            1 as sign,
+            first_rating.rating as rating1,
+            second_rating.rating as rating2
+        from added as first_rating
+        inner join added as second_rating
+            on
+                first_rating.user_id = second_rating.user_id
+                and first_rating.movie_id < second_rating.movie_id
+
+        union all
+
+        -- a pair of two newly eligible movies comes once: from its smaller movie id
+        select
+            least(new_rating.movie_id, other_rating.movie_id) as movie1_id,
+            greatest(new_rating.movie_id, other_rating.movie_id) as movie2_id,
+            1 as sign,
+            case
+                when new_rating.movie_id < other_rating.movie_id then new_rating.rating
+                else other_rating.rating
+            end as rating1,
+            case
+                when new_rating.movie_id < other_rating.movie_id then other_rating.rating
+                else new_rating.rating
+            end as rating2
+        from unchanged_on_newly_eligible as new_rating
+        inner join unchanged as other_rating
+            on
+                new_rating.user_id = other_rating.user_id
+                and new_rating.movie_id != other_rating.movie_id
+        left join newly_eligible as other_newly_eligible
+            on other_rating.movie_id = other_newly_eligible.movie_id
+        where
+            other_newly_eligible.movie_id is null
+            or new_rating.movie_id < other_rating.movie_id
+
+    ),
+
+    changes as (
+
+        select
+            movie1_id,
+            movie2_id,
+            sum(sign) as num_pairs,
+            sum(sign * rating1 * rating2) as sum_xy,
+            sum(sign * rating1 * rating1) as sum_xx,
+            sum(sign * rating2 * rating2) as sum_yy
+        from contributions
+        group by movie1_id, movie2_id
+
+    ),
+
+    summed as (
+
+        select
+            movie1_id,
+            movie2_id,
+            sum(num_pairs) as num_pairs,
+            sum(sum_xy) as sum_xy,
+            sum(sum_xx) as sum_xx,
+            sum(sum_yy) as sum_yy
+        from (
+            select movie1_id, movie2_id, num_pairs, sum_xy, sum_xx, sum_yy from {{ existing }}
+            union all
+            select movie1_id, movie2_id, num_pairs, sum_xy, sum_xx, sum_yy from changes
+        ) as existing_and_changes
+        group by movie1_id, movie2_id
+
+    ),
+
+    scored as (
+
+        select
+            summed.movie1_id,
+            summed.movie2_id,
+            summed.num_pairs,
+            summed.sum_xy,
+            summed.sum_xx,
+            summed.sum_yy,
+            summed.sum_xy / (sqrt(summed.sum_xx) * sqrt(summed.sum_yy)) as score
+        from summed
+        left semi join eligible_now as first_eligible
+            on summed.movie1_id = first_eligible.movie_id
+        left semi join eligible_now as second_eligible
+            on summed.movie2_id = second_eligible.movie_id
+        where summed.num_pairs > 0
+
+    )
+
+    select * from scored
+{% endmacro %}

@@ -5,6 +5,11 @@
 -- default) may build the same rows as blocked sparse products instead (python_jobs/
 -- pair_products.py, config `python_engine` in the YAML), which reads the validated ratings:
 -- depends_on: {{ ref('int_ratings_validated') }}
+--
+-- Incremental (macros/incremental_sums.sql): when ratings files arrive, the next run updates
+-- the sums with the changed users' pairs (macros/movie_pairs.sql, movie_pair_scores_update),
+-- which reads the ratings as they were before:
+-- depends_on: {{ ref('int_rating_versions') }}
 with
 
 pairs as (

@@ -13,7 +13,9 @@ validated as (
         user_id,
         movie_id,
         rating,
-        rated_at
+        rated_at,
+        -- the load key of the file the rating came from (macros/movielens_sources.sql)
+        {{ movielens_load_order('source_file') }} as loaded_in
     from checked
     where reject_reason is null
 
