@@ -1,17 +1,21 @@
 """A day's batch of ratings: the incremental pair path against a full build of the same data.
 
 Generates N ratings in the ML-10M layout (as benchmarks/compare_cosine.py does), builds the
-cosine path once (`dbt run --select +fct_movie_similarities`), then drops a batch of new
-ratings (``--batch-share`` of N, 0.1% by default: nine in ten new ratings of existing users,
-one in ten re-ratings at a later time) into ``batches/`` and times, alternating, from copies
-of that same warehouse:
+cosine path (`dbt run --select +fct_movie_similarities`) without the batch, then drops a
+batch of new ratings (``--batch-share`` of N, 0.1% by default: nine in ten new ratings of
+existing users, one in ten re-ratings at a later time) into ``batches/`` and times,
+alternating:
 
-- incremental: the same `dbt run`, which updates `int_movie_pair_scores` with the batch;
-- full: the same `dbt run --full-refresh`, which recomputes it from every rating.
+- incremental: the same `dbt run` with `pair_engine: sql`, which updates
+  `int_movie_pair_scores` with the batch (with the blocked engine, new ratings make the
+  table rebuild instead, macros/incremental_sums.sql);
+- full-blocked and full-sql: `dbt run --full-refresh` in warehouses of their own, which
+  recompute it from every rating with the blocked engine and with the SQL self-join.
 
-Both read the same files and must end with the same pair sums and similarities (checked).
+All read the same files and must end with the same pair sums and similarities (checked).
 Prints each round's wall times and their ratio, the medians, and where the incremental run's
-time goes (dbt's per-model times). The copy of the warehouse is not timed.
+time goes (dbt's per-model times). Each round first rebuilds the incremental warehouse
+without the batch (not timed).
 
 Usage (from the project root, in the project's environment)::
 
@@ -130,41 +134,68 @@ def main() -> None:
     parser.add_argument("--movies", type=int, help="movies of the generated set")
     parser.add_argument("--batch-share", type=float, default=0.001)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--pair-engine", choices=["sql", "blocked"], default="blocked")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="incremental-batch-"))
     data_dir = generate(work, args.generate, args.movies)
     print(f"data: {data_dir} ({args.generate:,} ratings)", flush=True)
-    before = work / "spark-before"
-    seconds, _ = dbt(work / "setup", before, data_dir, args.pair_engine)
-    print(f"first build (not compared): {seconds:.1f} s", flush=True)
     batch = data_dir / "batches" / "day-1" / "ratings.dat"
-    lines = write_batch(data_dir / "ratings.dat", args.batch_share, batch)
+    held = work / "batch.dat"
+    lines = write_batch(data_dir / "ratings.dat", args.batch_share, held)
     print(f"batch: {batch} ({lines:,} lines)", flush=True)
-    runs = {"incremental": [], "full": []}
+    # The update is SQL (pair_engine: sql); the full builds, each engine's.
+    contenders = {
+        "incremental": ("sql", ()),
+        "full-blocked": ("blocked", ("--full-refresh",)),
+        "full-sql": ("sql", ("--full-refresh",)),
+    }
+    runs = {kind: [] for kind in contenders}
     for round_number in range(1, args.rounds + 1):
-        for kind, extra in (("incremental", ()), ("full", ("--full-refresh",))):
-            spark_dir = work / f"spark-{kind}"
-            shutil.rmtree(spark_dir, ignore_errors=True)
-            shutil.copytree(before, spark_dir)
-            seconds, output = dbt(work / kind, spark_dir, data_dir, args.pair_engine, *extra)
+        # The metastore records absolute paths, so a warehouse cannot be copied: the state
+        # before the batch is built again (not timed), the batch set aside.
+        batch.unlink(missing_ok=True)
+        seconds, _ = dbt(work / "setup", work / "spark-incremental", data_dir, "blocked")
+        print(f"round {round_number}: the build before the batch (not compared) {seconds:.1f} s")
+        batch.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(held, batch)
+        for kind, (engine, extra) in contenders.items():
+            seconds, output = dbt(work / kind, work / f"spark-{kind}", data_dir, engine, *extra)
             expected = "incremental update" if kind == "incremental" else "full build"
             if f"int_movie_pair_scores: {expected}" not in output:
                 sys.exit(f"the {kind} run did not log '{expected}':\n{output[-3000:]}")
             runs[kind].append(seconds)
         print(
-            f"round {round_number}: incremental {runs['incremental'][-1]:.1f} s, full "
-            f"{runs['full'][-1]:.1f} s, full/incremental "
-            f"{runs['full'][-1] / runs['incremental'][-1]:.2f}x",
+            f"round {round_number}: "
+            + ", ".join(f"{kind} {times[-1]:.1f} s" for kind, times in runs.items())
+            + ", full/incremental: "
+            + ", ".join(
+                f"{kind} {runs[kind][-1] / runs['incremental'][-1]:.2f}x"
+                for kind in contenders
+                if kind != "incremental"
+            ),
             flush=True,
         )
-    incremental, full = np.median(runs["incremental"]), np.median(runs["full"])
-    print(f"median: incremental {incremental:.1f} s, full {full:.1f} s, {full / incremental:.2f}x")
-    for kind in ("incremental", "full"):
+    incremental = np.median(runs["incremental"])
+    print(
+        f"median: incremental {incremental:.1f} s, "
+        + ", ".join(
+            f"{kind} {np.median(runs[kind]):.1f} s ({np.median(runs[kind]) / incremental:.2f}x)"
+            for kind in contenders
+            if kind != "incremental"
+        )
+    )
+    for kind in contenders:
         times = sorted(model_times(work / kind).items(), key=lambda item: -item[1])
         print(f"{kind} run, seconds per node: " + ", ".join(f"{n} {s:.1f}" for n, s in times[:6]))
-    print("same tables: " + same_tables(work / "spark-incremental", work / "spark-full"))
-    shutil.rmtree(work, ignore_errors=True)
+    for kind in ("full-blocked", "full-sql"):
+        print(
+            f"same tables, incremental and {kind}: "
+            + same_tables(work / "spark-incremental", work / f"spark-{kind}")
+        )
+    if args.keep:
+        print(f"kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

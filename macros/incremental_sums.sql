@@ -18,10 +18,16 @@
       longer match it (a loaded file edited, a batch named before one already loaded, the
       movies file changed) or changed vars build the whole table (the reason logged), as the
       `table` materialization does (the model's SQL or its python_engine).
+    - When ratings files arrived and the model's `python_engine` would build it (macros/
+      engines.sql), the whole table is built as well: measured at 1M ratings, the blocked
+      pair engine recomputed int_movie_pair_scores in 10.5 s, where the SQL update of its
+      20M rows with a day's changes took 30.3 s and the SQL self-join 101.0 s
+      (benchmarks/incremental_batch.py).
     - Otherwise, when ratings files arrived, the model's config `incremental_update` names a
-      macro, called as macro(existing_relation, covered_through): its query returns the whole
-      new table from the existing one and the ratings that changed since. When none
-      arrived, the table is left as it is.
+      macro, called as macro(existing_relation, covered_through). It returns {'code': a
+      query of the whole new table from the existing one and the ratings that changed since,
+      'cleanup': statements run after the swap (it may cache small results first)}. When
+      none arrived, the table is left as it is.
     - A run that fails or is killed before the swap leaves the table and its record as they
       were; the next run starts from them again, so nothing is lost or counted twice.
 -#}
@@ -70,11 +76,21 @@
         {%- endif -%}
     {%- endif -%}
 
+    {%- set changed = why_full is not none or now['fingerprint'] != covered['fingerprint']
+        or now['through'] != covered['through'] -%}
+    {%- if why_full is none and changed and config.get('python_engine')
+        and engine_choice()['language'] == 'python' -%}
+        {%- set why_full = 'new ratings; the ' ~ config.get('python_engine')['name']
+            ~ ' engine recomputes the table faster than Spark rewrites it with the changes'
+            ~ ' (benchmarks/incremental_batch.py); ' ~ config.get('python_engine')['var']
+            ~ ': sql updates it' -%}
+    {%- endif -%}
+
     {%- if why_full is not none -%}
         {{ log(identifier ~ ': full build (' ~ why_full ~ '), covering ratings through '
             ~ incremental_sums_label(now['through']), info=true) }}
         {%- set built = atomic_table_code(identifier) -%}
-    {%- elif now['fingerprint'] == covered['fingerprint'] and now['through'] == covered['through'] -%}
+    {%- elif not changed -%}
         {{ log(identifier ~ ': up to date, covering ratings through '
             ~ incremental_sums_label(now['through']), info=true) }}
         {%- set built = none -%}
@@ -82,8 +98,9 @@
         {{ log(identifier ~ ': incremental update, ratings through '
             ~ incremental_sums_label(covered['through']) ~ ' -> '
             ~ incremental_sums_label(now['through']), info=true) }}
-        {%- set built = {'language': 'sql',
-            'code': context[update_macro_name](old_relation, covered['through'])} -%}
+        {%- set update = context[update_macro_name](old_relation, covered['through']) -%}
+        {%- set built = {'language': 'sql', 'code': update['code'],
+            'cleanup': update.get('cleanup') or []} -%}
     {%- endif -%}
 
     {%- if built is none -%}
@@ -95,6 +112,9 @@
         {%- endcall -%}
         {%- do atomic_table_swap(target_relation, old_relation, staging['relation'],
             incremental_sums_properties(now)) -%}
+        {%- for cleanup in built.get('cleanup') or [] -%}
+            {%- do run_query(cleanup) -%}
+        {%- endfor -%}
     {%- endif -%}
 
     {%- set should_revoke = should_revoke(old_relation, full_refresh_mode=True) -%}
@@ -171,3 +191,14 @@
     {%- set key = sql_string_literal(through) -%}
     (loaded_in <= {{ key }} and (replaced_in is null or replaced_in > {{ key }}))
 {%- endmacro %}
+
+
+{% macro incremental_sums_write(relation, query) %}
+    {#- Writes `query` to the new managed parquet table `relation`: registered empty first,
+        then filled, so that a run killed while writing leaves a table that the next run
+        drops as a leftover, never an unreferenced directory. -#}
+    {%- do run_query('create table ' ~ relation ~ ' using parquet as select * from ('
+        ~ query ~ ') as update_rows where false') -%}
+    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ('
+        ~ query ~ ') as update_rows') -%}
+{% endmacro %}
