@@ -43,7 +43,8 @@ from python_jobs.tools.warehouse import read_table_files
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed_output(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall seconds and output of ``command`` run from the project root; exits on failure."""
     started = time.monotonic()
     completed = subprocess.run(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -51,7 +52,11 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     seconds = time.monotonic() - started
     if completed.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}")
-    return seconds
+    return seconds, completed.stdout
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    return timed_output(command, env)[0]
 
 
 def generate(work: Path, ratings: int, movies: int | None) -> Path:

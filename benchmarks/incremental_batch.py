@@ -29,16 +29,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from compare_cosine import generate  # benchmarks/, this script's folder
+from compare_cosine import generate, timed_output  # benchmarks/, this script's folder
 
 from python_jobs.tools.warehouse import read_table_files
 
@@ -93,14 +91,7 @@ def dbt(work: Path, spark_dir: Path, data_dir: Path, engine: str, *extra: str) -
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MOVIELENS_SPARK_DIR": str(spark_dir),
     }
-    started = time.monotonic()
-    completed = subprocess.run(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    seconds = time.monotonic() - started
-    if completed.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}")
-    return seconds, completed.stdout
+    return timed_output(command, env)
 
 
 def model_times(work: Path) -> dict[str, float]:
