@@ -26,8 +26,8 @@
     - Otherwise, when ratings files arrived, the model's config `incremental_update` names a
       macro, called as macro(existing_relation, covered_through). It returns {'code': a
       query of the whole new table from the existing one and the ratings that changed since,
-      'cleanup': statements run after the swap (it may cache small results first)}. When
-      none arrived, the table is left as it is.
+      'cleanup': statements run after the swap (it may write small intermediate tables
+      first)}. When none arrived, the table is left as it is.
     - A run that fails or is killed before the swap leaves the table and its record as they
       were; the next run starts from them again, so nothing is lost or counted twice.
 -#}

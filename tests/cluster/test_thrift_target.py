@@ -555,9 +555,12 @@ def test_killed_worker_during_pair_aggregation(
     killed: dict[str, Any] = {}
 
     def on_line(line: str) -> None:
-        if f"START sql table model {FAULT_SCHEMA}.{PAIR_MODEL}" in line:
+        # "START sql incremental model <schema>.<model> ...": the pair sums are incremental
+        if f" model {FAULT_SCHEMA}.{PAIR_MODEL} " not in line:
+            return
+        if "START sql " in line:
             started.set()
-        elif f"created sql table model {FAULT_SCHEMA}.{PAIR_MODEL}" in line:
+        elif "created sql " in line:
             finished.append(time.monotonic())
 
     def saboteur() -> None:
