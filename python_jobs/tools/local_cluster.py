@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -55,7 +56,7 @@ from typing import Any
 
 import pyspark
 
-from python_jobs.spark import local_session_conf
+from python_jobs.spark import DRIVER_JAVA_OPTIONS, local_session_conf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
@@ -69,6 +70,10 @@ SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 
 DEFAULT_START_TIMEOUT_S = 240.0
+# The options of the `local` target's driver that every JVM of the cluster takes too: the JIT
+# tier and its code cache, and the thread stack (profiles/profiles.yml,
+# SPARK_DRIVER_JAVA_OPTIONS).
+JVM_OPTION_PREFIXES = ("-XX:TieredStopAtLevel=", "-XX:ReservedCodeCacheSize=", "-Xss")
 DEFAULT_STOP_TIMEOUT_S = 30.0
 PROGRESS_EVERY_S = 10.0
 LOG_TAIL_LINES = 40
@@ -114,6 +119,13 @@ class ClusterConfig:
         ``spark.sql.shuffle.partitions``; default the ``local`` dbt target's.
     extra_conf
         Further ``--conf`` settings for the server application.
+    java_options
+        JVM options of every process: master and workers (``SPARK_DAEMON_JAVA_OPTS``), the
+        server's driver and the executors. Default :func:`local_jvm_options`, the ``local``
+        target's JIT: its quick tier unless ``SPARK_DRIVER_JAVA_OPTIONS`` says otherwise. On
+        laptop-sized data the optimizing compiler's work does not pay back (docs/startup.md):
+        on ml-latest-small, starting the cluster took 24 busy core-seconds instead of 43,
+        and the ALS seed's path through it 43 instead of 78. Pass ``""`` for the full JIT.
     """
 
     state_dir: Path = DEFAULT_STATE_DIR
@@ -131,6 +143,7 @@ class ClusterConfig:
         default_factory=lambda: int(local_session_conf()["spark.sql.shuffle.partitions"])
     )
     extra_conf: Mapping[str, str] = field(default_factory=dict)
+    java_options: str = field(default_factory=lambda: local_jvm_options())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir).resolve())
@@ -165,6 +178,14 @@ class ClusterConfig:
     def from_json(cls, data: Mapping[str, Any]) -> ClusterConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def local_jvm_options() -> str:
+    """The JIT and thread-stack options of the ``local`` target's driver
+    (``JVM_OPTION_PREFIXES``), by default ``-XX:TieredStopAtLevel=1
+    -XX:ReservedCodeCacheSize=256m -Xss16m``."""
+    options = shlex.split(local_session_conf()[DRIVER_JAVA_OPTIONS])
+    return shlex.join(option for option in options if option.startswith(JVM_OPTION_PREFIXES))
 
 
 def env_vars(config: ClusterConfig) -> dict[str, str]:
@@ -309,6 +330,9 @@ def _spark_env(config: ClusterConfig) -> dict[str, str]:
         SPARK_WORKER_DIR=str(config.state_dir / "work"),
         PYSPARK_PYTHON=sys.executable,
         PYSPARK_DRIVER_PYTHON=sys.executable,
+        SPARK_DAEMON_JAVA_OPTS=" ".join(
+            filter(None, [env.get("SPARK_DAEMON_JAVA_OPTS", ""), config.java_options])
+        ),
     )
     return env
 
@@ -363,7 +387,7 @@ def _worker_command(config: ClusterConfig, index: int) -> list[str]:
 def server_conf(config: ClusterConfig) -> dict[str, str]:
     """Spark settings of the Thrift + Connect application (the ``local`` target's time zone)."""
     state = config.state_dir
-    java_opts = f"-Dderby.system.home={state}"
+    java_opts = " ".join(filter(None, [f"-Dderby.system.home={state}", config.java_options]))
     conf = {
         "spark.plugins": CONNECT_PLUGIN,
         "spark.connect.grpc.binding.address": config.host,
@@ -389,6 +413,7 @@ def server_conf(config: ClusterConfig) -> dict[str, str]:
             {
                 "spark.executor.cores": str(config.worker_cores),
                 "spark.executor.memory": config.worker_memory,
+                "spark.executor.extraJavaOptions": config.java_options,
                 "spark.cores.max": str(config.workers * config.worker_cores),
             }
         )
@@ -830,6 +855,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra Spark setting for the server (repeatable)",
     )
     start_p.add_argument(
+        "--java-options",
+        default=defaults.java_options,
+        help="JVM options of every process (default the local target's JIT: "
+        f"{defaults.java_options!r}; '' for the full JIT)",
+    )
+    start_p.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_START_TIMEOUT_S,
@@ -859,6 +890,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 driver_memory=args.driver_memory,
                 shuffle_partitions=args.shuffle_partitions,
                 extra_conf=_parse_conf(args.conf),
+                java_options=args.java_options,
             )
             start(config, timeout=args.timeout)
             _print("Build on it with:")

@@ -86,7 +86,6 @@ def test_beyond_its_bound_the_blocked_engine_declines_and_the_sql_runs(
         TRAINING_PAIR_MODEL,
         "fct_movie_similarities",
         "fct_seed_similar_movies",
-        "fct_similar_movies",
     ],
 )
 def test_engines_give_equal_tables(

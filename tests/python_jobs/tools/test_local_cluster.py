@@ -80,3 +80,35 @@ def test_the_server_takes_the_local_targets_session_settings(
     assert conf["spark.sql.session.timeZone"] == profile["spark.sql.session.timeZone"]
     monkeypatch.setenv("SPARK_SHUFFLE_PARTITIONS", "6")
     assert local_cluster.ClusterConfig(state_dir=tmp_path).shuffle_partitions == 6
+
+
+def test_every_jvm_of_the_cluster_takes_the_local_targets_jit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SPARK_DRIVER_JAVA_OPTIONS", raising=False)
+    monkeypatch.setenv("SPARK_DAEMON_JAVA_OPTS", "-Dmine=1")
+    # dbt's own rendering of the profile: the local driver's JIT and stack options
+    driver = dbt_rendered_local_target(os.environ)["spark.driver.extraJavaOptions"].split()
+    expected = [
+        option
+        for option in driver
+        if option.split("=")[0] in {"-XX:TieredStopAtLevel", "-XX:ReservedCodeCacheSize"}
+        or option.startswith("-Xss")
+    ]
+    assert "-XX:TieredStopAtLevel=1" in expected and len(expected) == 3
+    config = local_cluster.ClusterConfig(state_dir=tmp_path)
+    conf = local_cluster.server_conf(config)
+    assert conf["spark.executor.extraJavaOptions"].split() == expected
+    assert conf["spark.driver.extraJavaOptions"].split() == [
+        f"-Dderby.system.home={tmp_path.resolve()}",
+        *expected,
+    ]
+    daemons = local_cluster._spark_env(config)["SPARK_DAEMON_JAVA_OPTS"].split()
+    assert daemons == ["-Dmine=1", *expected]  # the user's own options stay first
+
+    monkeypatch.setenv("SPARK_DRIVER_JAVA_OPTIONS", "-Xss8m -XX:+UseParallelGC")
+    assert local_cluster.ClusterConfig(state_dir=tmp_path).java_options == "-Xss8m"
+    full = local_cluster.ClusterConfig(state_dir=tmp_path, java_options="")
+    assert "spark.executor.extraJavaOptions" in local_cluster.server_conf(full)
+    assert local_cluster.server_conf(full)["spark.executor.extraJavaOptions"] == ""
+    assert local_cluster._spark_env(full)["SPARK_DAEMON_JAVA_OPTS"] == "-Dmine=1"
