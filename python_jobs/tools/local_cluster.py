@@ -70,10 +70,16 @@ SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
 
 DEFAULT_START_TIMEOUT_S = 240.0
-# The options of the `local` target's driver that every JVM of the cluster takes too: the JIT
-# tier and its code cache, and the thread stack (profiles/profiles.yml,
-# SPARK_DRIVER_JAVA_OPTIONS).
-JVM_OPTION_PREFIXES = ("-XX:TieredStopAtLevel=", "-XX:ReservedCodeCacheSize=", "-Xss")
+# The options of the `local` target's driver that every JVM of the cluster takes too: the
+# class archive `make setup` writes (same Spark jars) and its quiet logging, the JIT tier and
+# its code cache, and the thread stack (profiles/profiles.yml, SPARK_DRIVER_JAVA_OPTIONS).
+JVM_OPTION_PREFIXES = (
+    "-XX:SharedArchiveFile=",
+    "-Xlog:cds",
+    "-XX:TieredStopAtLevel=",
+    "-XX:ReservedCodeCacheSize=",
+    "-Xss",
+)
 DEFAULT_STOP_TIMEOUT_S = 30.0
 PROGRESS_EVERY_S = 10.0
 LOG_TAIL_LINES = 40
@@ -121,11 +127,11 @@ class ClusterConfig:
         Further ``--conf`` settings for the server application.
     java_options
         JVM options of every process: master and workers (``SPARK_DAEMON_JAVA_OPTS``), the
-        server's driver and the executors. Default :func:`local_jvm_options`, the ``local``
-        target's JIT: its quick tier unless ``SPARK_DRIVER_JAVA_OPTIONS`` says otherwise. On
-        laptop-sized data the optimizing compiler's work does not pay back (docs/startup.md):
-        on ml-latest-small, starting the cluster took 24 busy core-seconds instead of 43,
-        and the ALS seed's path through it 43 instead of 78. Pass ``""`` for the full JIT.
+        server's driver and the executors. Default :func:`local_jvm_options`: as the ``local``
+        target's driver, from the class archive and with the JIT's quick tier, unless
+        ``SPARK_DRIVER_JAVA_OPTIONS`` says otherwise. On laptop-sized data the optimizing
+        compiler's work does not pay back (docs/startup.md; docs/cluster.md has the figures).
+        Pass ``""`` for the JVMs' defaults.
     """
 
     state_dir: Path = DEFAULT_STATE_DIR
@@ -181,9 +187,9 @@ class ClusterConfig:
 
 
 def local_jvm_options() -> str:
-    """The JIT and thread-stack options of the ``local`` target's driver
-    (``JVM_OPTION_PREFIXES``), by default ``-XX:TieredStopAtLevel=1
-    -XX:ReservedCodeCacheSize=256m -Xss16m``."""
+    """The class-archive, JIT and thread-stack options of the ``local`` target's driver
+    (``JVM_OPTION_PREFIXES``), by default the archive of ``MOVIELENS_JVM_ARCHIVE`` and
+    ``-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m``."""
     options = shlex.split(local_session_conf()[DRIVER_JAVA_OPTIONS])
     return shlex.join(option for option in options if option.startswith(JVM_OPTION_PREFIXES))
 
@@ -857,8 +863,8 @@ def build_parser() -> argparse.ArgumentParser:
     start_p.add_argument(
         "--java-options",
         default=defaults.java_options,
-        help="JVM options of every process (default the local target's JIT: "
-        f"{defaults.java_options!r}; '' for the full JIT)",
+        help="JVM options of every process (default the local target's class archive and JIT: "
+        f"{defaults.java_options!r}; '' for the JVMs' defaults)",
     )
     start_p.add_argument(
         "--timeout",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from python_jobs.tools import local_cluster
-from tests.support import dbt_rendered_local_target
+from tests.support import PROJECT_ROOT, dbt_rendered_local_target
 
 
 def test_start_refuses_a_port_in_use_with_one_line(
@@ -87,15 +87,22 @@ def test_every_jvm_of_the_cluster_takes_the_local_targets_jit(
 ) -> None:
     monkeypatch.delenv("SPARK_DRIVER_JAVA_OPTIONS", raising=False)
     monkeypatch.setenv("SPARK_DAEMON_JAVA_OPTS", "-Dmine=1")
-    # dbt's own rendering of the profile: the local driver's JIT and stack options
+    monkeypatch.delenv("MOVIELENS_JVM_ARCHIVE", raising=False)
+    # dbt's own rendering of the profile: the local driver's class archive (a path relative
+    # to the project), its logging, JIT and stack options
     driver = dbt_rendered_local_target(os.environ)["spark.driver.extraJavaOptions"].split()
+    archive = "-XX:SharedArchiveFile="
     expected = [
-        option
+        archive + str(PROJECT_ROOT / option.removeprefix(archive))
+        if option.startswith(archive)
+        else option
         for option in driver
-        if option.split("=")[0] in {"-XX:TieredStopAtLevel", "-XX:ReservedCodeCacheSize"}
-        or option.startswith("-Xss")
+        if option.split("=")[0]
+        in {archive.rstrip("="), "-XX:TieredStopAtLevel", "-XX:ReservedCodeCacheSize"}
+        or option.startswith(("-Xss", "-Xlog:cds"))
     ]
-    assert "-XX:TieredStopAtLevel=1" in expected and len(expected) == 3
+    assert f"{archive}{PROJECT_ROOT}/.spark/jvm/spark-classes.jsa" in expected
+    assert "-XX:TieredStopAtLevel=1" in expected and len(expected) == 6
     config = local_cluster.ClusterConfig(state_dir=tmp_path)
     conf = local_cluster.server_conf(config)
     assert conf["spark.executor.extraJavaOptions"].split() == expected
@@ -107,7 +114,8 @@ def test_every_jvm_of_the_cluster_takes_the_local_targets_jit(
     assert daemons == ["-Dmine=1", *expected]  # the user's own options stay first
 
     monkeypatch.setenv("SPARK_DRIVER_JAVA_OPTIONS", "-Xss8m -XX:+UseParallelGC")
-    assert local_cluster.ClusterConfig(state_dir=tmp_path).java_options == "-Xss8m"
+    custom = local_cluster.ClusterConfig(state_dir=tmp_path).java_options.split()
+    assert custom == [*expected[:3], "-Xss8m"]  # the archive stays, the JIT is the user's
     full = local_cluster.ClusterConfig(state_dir=tmp_path, java_options="")
     assert "spark.executor.extraJavaOptions" in local_cluster.server_conf(full)
     assert local_cluster.server_conf(full)["spark.executor.extraJavaOptions"] == ""
