@@ -3,8 +3,7 @@
 `make test` runs the suite on two xdist workers (`--dist loadgroup`). A fixture is made once
 per worker that asks for it, so every test that needs a build fixture below (directly or
 through another fixture) goes to one worker, its group in `BUILD_GROUPS`, and the other
-tests go by file (a module's fixtures are made once), but for the modules of
-`ONE_GROUP_PER_TEST`. The build groups' tests are marked
+tests go by file (a module's fixtures are made once). The build groups' tests are marked
 `dbt`, as are the tests of `DBT_FIXTURES` and those that run dbt themselves; `make
 test-fast` leaves them out.
 """
@@ -28,10 +27,6 @@ BUILD_GROUPS = {
     "ml-latest-small": {"ml_latest_small_build", "launched_cluster"},
     "ml-100k": {"ml_100k_build"},
 }
-# Modules whose tests share no fixture and each take minutes: each test is a group of its own,
-# so that the two workers share them (one module of 343 s, its two tests 236 s and 107 s,
-# ended a clean-clone run on one worker while the other had been idle for 166 s).
-ONE_GROUP_PER_TEST = {"test_incremental.py"}
 # dbt's unit tests pin their own vars and read only their fixtures: the data and vars of a
 # build change nothing in them, so the demo build runs them and the other builds leave them out.
 NO_UNIT_TESTS = ["--exclude", "test_type:unit"]
@@ -50,13 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 f"{item.nodeid} needs the builds of {groups}: a test may reach one build "
                 "group (tests/conftest.py BUILD_GROUPS), or each worker would build both"
             )
-        if groups:
-            group = groups[0]
-        elif item.path.name in ONE_GROUP_PER_TEST:
-            group = f"{item.path.name}::{item.name}"
-        else:
-            group = item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(groups[0] if groups else item.path.name))
         if groups or reached & DBT_FIXTURES:
             item.add_marker(pytest.mark.dbt)
 
