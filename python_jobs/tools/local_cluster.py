@@ -56,7 +56,7 @@ from typing import Any
 
 import pyspark
 
-from python_jobs.spark import DRIVER_JAVA_OPTIONS, local_session_conf
+from python_jobs.spark import DRIVER_JAVA_OPTIONS, JVM_ARCHIVE_OPTION, local_session_conf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
@@ -74,7 +74,7 @@ DEFAULT_START_TIMEOUT_S = 240.0
 # class archive `make setup` writes (same Spark jars) and its quiet logging, the JIT tier and
 # its code cache, and the thread stack (profiles/profiles.yml, SPARK_DRIVER_JAVA_OPTIONS).
 JVM_OPTION_PREFIXES = (
-    "-XX:SharedArchiveFile=",
+    JVM_ARCHIVE_OPTION,
     "-Xlog:cds",
     "-XX:TieredStopAtLevel=",
     "-XX:ReservedCodeCacheSize=",
@@ -96,6 +96,14 @@ def _print(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- configuration
+
+
+def local_jvm_options() -> str:
+    """The class-archive, JIT and thread-stack options of the ``local`` target's driver
+    (``JVM_OPTION_PREFIXES``), by default the archive of ``MOVIELENS_JVM_ARCHIVE`` and
+    ``-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m``."""
+    options = shlex.split(local_session_conf()[DRIVER_JAVA_OPTIONS])
+    return shlex.join(option for option in options if option.startswith(JVM_OPTION_PREFIXES))
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,7 @@ class ClusterConfig:
         default_factory=lambda: int(local_session_conf()["spark.sql.shuffle.partitions"])
     )
     extra_conf: Mapping[str, str] = field(default_factory=dict)
-    java_options: str = field(default_factory=lambda: local_jvm_options())
+    java_options: str = field(default_factory=local_jvm_options)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state_dir", Path(self.state_dir).resolve())
@@ -184,14 +192,6 @@ class ClusterConfig:
     def from_json(cls, data: Mapping[str, Any]) -> ClusterConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-def local_jvm_options() -> str:
-    """The class-archive, JIT and thread-stack options of the ``local`` target's driver
-    (``JVM_OPTION_PREFIXES``), by default the archive of ``MOVIELENS_JVM_ARCHIVE`` and
-    ``-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss16m``."""
-    options = shlex.split(local_session_conf()[DRIVER_JAVA_OPTIONS])
-    return shlex.join(option for option in options if option.startswith(JVM_OPTION_PREFIXES))
 
 
 def env_vars(config: ClusterConfig) -> dict[str, str]:
