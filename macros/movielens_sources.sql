@@ -25,6 +25,10 @@
     {%- set movies_columns = ['movieId', 'title', 'genres'] -%}
     {%- set tags_columns = ['userId', 'movieId', 'tag', 'timestamp'] -%}
     {%- set links_columns = ['movieId', 'imdbId', 'tmdbId'] -%}
+    {#- The tag genome (ml-latest, ML-20M, ML-25M): a relevance in [0, 1] of every genome tag
+        for every movie it covers. -#}
+    {%- set genome_scores_columns = ['movieId', 'tagId', 'relevance'] -%}
+    {%- set genome_tags_columns = ['tagId', 'tag'] -%}
     {#- ML-100K keeps genres as 19 flag columns, in the order of its u.genre file. -#}
     {%- set genres_100k = [
         'unknown', 'Action', 'Adventure', 'Animation', "Children's", 'Comedy', 'Crime',
@@ -42,13 +46,19 @@
 
     {{ return({
         'ml-latest': {
-            'description': 'ml-latest / ml-latest-small (ratings.csv, movies.csv, tags.csv, links.csv)',
+            'description': 'ml-latest / ml-latest-small (ratings.csv, movies.csv, tags.csv, links.csv; genome-scores.csv, genome-tags.csv where the release has the tag genome)',
             'required': ['ratings.csv', 'movies.csv'],
             'entities': {
                 'ratings': {'file': 'ratings.csv', 'options': csv_options, 'columns': ratings_columns},
                 'movies': {'file': 'movies.csv', 'options': csv_options, 'columns': movies_columns},
                 'tags': {'file': 'tags.csv', 'options': csv_options, 'columns': tags_columns},
                 'links': {'file': 'links.csv', 'options': csv_options, 'columns': links_columns},
+                'genome_scores': {
+                    'file': 'genome-scores.csv', 'options': csv_options,
+                    'columns': genome_scores_columns},
+                'genome_tags': {
+                    'file': 'genome-tags.csv', 'options': csv_options,
+                    'columns': genome_tags_columns},
             },
         },
         'ml-10m': {
@@ -90,6 +100,8 @@
             'movies': movies_columns,
             'tags': tags_columns,
             'links': links_columns,
+            'genome_scores': genome_scores_columns,
+            'genome_tags': genome_tags_columns,
         },
     }) }}
 {% endmacro %}

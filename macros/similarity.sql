@@ -13,6 +13,18 @@
 {% endmacro %}
 
 
+{% macro has_tag_genome(genome_scores) %}
+    {#- Whether the data set has a tag genome: one row of `genome_scores` (a relation:
+        ref('stg_movielens__genome_scores'), resolved by the caller at parse time so that dbt
+        sees the dependency). False while dbt parses. -#}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query('select 1 from ' ~ genome_scores ~ ' limit 1') -%}
+    {{ return(found.rows | length > 0) }}
+{% endmacro %}
+
+
 {% macro quoted_list(values) %}
     {#- `values` as SQL string literals separated by commas: 'a', 'b'. -#}
     {{ return("'" ~ values | join("', '") ~ "'") }}
@@ -297,20 +309,24 @@
 {% endmacro %}
 
 
-{% macro content_similar_movies(movies, movie_counts, tags, depth) %}
+{% macro content_similar_movies(movies, movie_counts, tags, genome, depth) %}
     {#-
         The `depth` most similar rated movies of every catalog movie by content: one query.
 
         movies        movie_id, genres (array), release_year: the catalog.
         movie_counts  movie_id, num_raters: the rated movies, the only ones listed.
         tags          movie_id, tag (may be empty).
+        genome        movie_id, tag_id, relevance: the tag genome (may be empty).
 
         Candidates: the `content_pool_per_genre` most-rated movies of each of the anchor's
         genres, and as many of the most-rated movies overall (so that a movie without genres
-        gets a list too). score = 0.6 genre Jaccard + 0.25 year closeness (1 - |year gap| /
-        10, at least 0; 0 without both years) + 0.15 tag Jaccard (lower-cased tags; 0
-        without tags). Ranked by score, then more raters, then the smaller movie id.
-        Returns movie_id, similar_movie_id, score, similarity_rank.
+        gets a list too). Where both movies are in the tag genome, score = the cosine of their
+        relevance vectors over every genome tag (a tag missing for a movie counts 0), and
+        `uses_genome` is true; such rows rank first. Otherwise score = 0.6 genre Jaccard +
+        0.25 year closeness (1 - |year gap| / 10, at least 0; 0 without both years) + 0.15
+        tag Jaccard (lower-cased tags; 0 without tags). Ranked by score, then more raters,
+        then the smaller movie id.
+        Returns movie_id, similar_movie_id, score, uses_genome, similarity_rank.
     -#}
     {%- set pool = var('content_pool_per_genre') %}
     with
@@ -326,6 +342,51 @@
 
     ),
 
+    genome_scores as (
+
+        -- One relevance per (movie, tag): the staging tests flag a repeat, the largest counts.
+        select
+            movie_id,
+            tag_id,
+            max(relevance) as relevance
+        from {{ genome }}
+        where movie_id is not null and tag_id is not null and relevance is not null
+        group by movie_id, tag_id
+
+    ),
+
+    genome_tag_ids as (
+
+        select sort_array(collect_set(tag_id)) as tag_ids
+        from genome_scores
+
+    ),
+
+    genome_vectors as (
+
+        select
+            movie_id,
+            sqrt(aggregate(vector, 0D, (total, x) -> total + x * x)) as norm,
+            vector
+        from (
+            select
+                relevances.movie_id,
+                transform(
+                    genome_tag_ids.tag_ids,
+                    tag_id -> coalesce(element_at(relevances.relevance_by_tag, tag_id), 0D)
+                ) as vector
+            from (
+                select
+                    movie_id,
+                    map_from_entries(collect_list(struct(tag_id, relevance))) as relevance_by_tag
+                from genome_scores
+                group by movie_id
+            ) as relevances
+            cross join genome_tag_ids
+        )
+
+    ),
+
     features as (
 
         select
@@ -333,10 +394,14 @@
             coalesce(movies.genres, array()) as genres,
             movies.release_year,
             coalesce(movie_tags.tags, array()) as tags,
+            -- The unit relevance vector (null outside the genome, or all zero).
+            transform(genome_vectors.vector, x -> x / genome_vectors.norm) as genome,
             coalesce(movie_counts.num_raters, 0) as num_raters
         from {{ movies }} as movies
         left join movie_tags
             on movies.movie_id = movie_tags.movie_id
+        left join genome_vectors
+            on movies.movie_id = genome_vectors.movie_id and genome_vectors.norm > 0
         left join {{ movie_counts }} as movie_counts
             on movies.movie_id = movie_counts.movie_id
 
@@ -405,11 +470,21 @@
             candidates.movie_id,
             candidates.similar_movie_id,
             similar.num_raters,
-            0.6 * {{ set_jaccard('anchor.genres', 'similar.genres') }}
-            + 0.25 * coalesce(
-                greatest(0, 1 - abs(anchor.release_year - similar.release_year) / 10.0), 0
-            )
-            + 0.15 * {{ set_jaccard('anchor.tags', 'similar.tags') }} as score
+            anchor.genome is not null and similar.genome is not null as uses_genome,
+            case
+                when anchor.genome is not null and similar.genome is not null
+                    then aggregate(
+                        zip_with(anchor.genome, similar.genome, (x, y) -> x * y),
+                        0D,
+                        (total, product) -> total + product
+                    )
+                else 0.6 * {{ set_jaccard('anchor.genres', 'similar.genres') }}
+                    + 0.25 * coalesce(
+                        greatest(0, 1 - abs(anchor.release_year - similar.release_year) / 10.0),
+                        0
+                    )
+                    + 0.15 * {{ set_jaccard('anchor.tags', 'similar.tags') }}
+            end as score
         from candidates
         inner join features as anchor
             on candidates.movie_id = anchor.movie_id
@@ -425,9 +500,10 @@
             movie_id,
             similar_movie_id,
             cast(score as double) as score,
+            uses_genome,
             row_number() over (
                 partition by movie_id
-                order by score desc, num_raters desc, similar_movie_id asc
+                order by uses_genome desc, score desc, num_raters desc, similar_movie_id asc
             ) as similarity_rank
         from scored
 

@@ -1,10 +1,14 @@
 -- The similar-movie lists that ml_similarity_evaluation measures: every method fitted on the
 -- training split of ml_rating_splits (int_training_movie_pair_scores, the training rating
--- counts, the training scope of int_matrix_similar_movies, the catalog's genres, years and
--- tags), `top_n` movies a movie, one row per (method, movie, listed movie), plus the
--- popularity list (the most-rated training movies). A table: the evaluation reads it twice
--- (the listed pairs it judges, and its coverage counts).
+-- counts, the training scope of int_matrix_similar_movies, the catalog's genres, years,
+-- tags and tag genome), `top_n` movies a movie, one row per (method, movie, listed movie),
+-- plus the popularity list (the most-rated training movies). A table: the evaluation reads
+-- it twice (the listed pairs it judges, and its coverage counts).
 {%- set methods = collaborative_similarity_methods() %}
+{%- set genome_scores = ref('stg_movielens__genome_scores') %}
+{#- Content is measured twice where the data set has a tag genome: without it (`content`)
+    and with it (`content_genome`); fct_similar_movies completes its lists with the better. -#}
+{%- set with_genome = has_tag_genome(genome_scores) %}
 with
 
 training_ratings as (
@@ -61,6 +65,24 @@ tags as (
 
 ),
 
+genome as (
+
+    select
+        movie_id,
+        tag_id,
+        relevance
+    from {{ genome_scores }}
+
+),
+
+no_genome as (
+
+    select *
+    from genome
+    where false
+
+),
+
 training_movies as (
 
     -- macros/similarity.sql: raters, sum of squared ratings and genres of every movie with
@@ -78,7 +100,13 @@ collaborative_lists as (
 
 content_lists as (
 
-    {{ content_similar_movies('catalog', 'training_movies', 'tags', var('top_n')) }}
+    {{ content_similar_movies('catalog', 'training_movies', 'tags', 'no_genome', var('top_n')) }}
+
+),
+
+genome_content_lists as (
+
+    {{ content_similar_movies('catalog', 'training_movies', 'tags', 'genome', var('top_n')) }}
 
 ),
 
@@ -140,6 +168,18 @@ final as (
         score,
         similarity_rank
     from content_lists
+
+    union all
+
+    -- Without a genome, Spark drops this branch unread (a constant false filter).
+    select
+        'content_genome' as method,  -- noqa: RF04
+        movie_id,
+        similar_movie_id,
+        score,
+        similarity_rank
+    from genome_content_lists
+    where {{ 'true' if with_genome else 'false' }}
 
     union all
 

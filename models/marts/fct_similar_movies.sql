@@ -1,7 +1,8 @@
 -- For every catalog movie, its `top_n` similar movies with both titles: first the served
 -- collaborative method's (the one ml_similarity_evaluation chose on the validation split),
 -- fitted on every validated rating, then, when those are fewer than `top_n`, content
--- neighbours (genres, release year, tags). Protocol: doc `similar_movies_protocol`.
+-- neighbours (genres, release year, tags; and the tag genome where both movies have one, when
+-- the validation split chose content_genome). Protocol: doc `similar_movies_protocol`.
 with
 
 pair_scores as (
@@ -34,6 +35,27 @@ tags as (
         movie_id,
         tag
     from {{ ref('stg_movielens__tags') }}
+
+),
+
+served_content_method as (
+
+    select method
+    from {{ ref('ml_similarity_evaluation') }}
+    where is_served_content
+
+),
+
+genome as (
+
+    -- The tag genome, when content from it measured better than without it (else empty).
+    select
+        genome_scores.movie_id,
+        genome_scores.tag_id,
+        genome_scores.relevance
+    from {{ ref('stg_movielens__genome_scores') }} as genome_scores
+    left semi join served_content_method
+        on served_content_method.method = 'content_genome'
 
 ),
 
@@ -110,7 +132,7 @@ collaborative_lists as (
 content_lists as (
 
     -- Deep enough to complete any list after the collaborative rows it repeats.
-    {{ content_similar_movies('movies', 'movie_counts', 'tags', 2 * var('top_n')) }}
+    {{ content_similar_movies('movies', 'movie_counts', 'tags', 'genome', 2 * var('top_n')) }}
 
 ),
 
@@ -135,7 +157,7 @@ combined as (
         similar_movie_id,
         score,
         cast(null as bigint) as num_pairs,
-        'content' as method,  -- noqa: RF04
+        if(uses_genome, 'content_genome', 'content') as method,  -- noqa: RF04
         1 as list_part,
         similarity_rank as part_rank
     from content_lists
@@ -175,9 +197,9 @@ top_ranked as (
     select
         *,
         case
-            when count_if(method = 'content') over (partition by movie_id) = 0
+            when count_if(method like 'content%') over (partition by movie_id) = 0
                 then 'collaborative'
-            when count_if(method != 'content') over (partition by movie_id) = 0
+            when count_if(method not like 'content%') over (partition by movie_id) = 0
                 then 'content'
             else 'hybrid'
         end as basis

@@ -211,10 +211,12 @@ judged_measures as (
 
 all_methods as (
 
+    -- Every method, listed or not; content_genome where the lists have it (a data set with
+    -- a tag genome).
     select
         listed_methods.method,
         case
-            when listed_methods.method = 'content' then 'content'
+            when listed_methods.method in ('content', 'content_genome') then 'content'
             when listed_methods.method = 'popularity' then 'baseline'
             else 'collaborative'
         end as method_kind
@@ -223,6 +225,10 @@ all_methods as (
         {%- for method in methods + matrix_similarity_methods() + ['content', 'popularity'] %}
             ('{{ method }}'){{ ',' if not loop.last }}
         {%- endfor %}
+        union
+        select method
+        from list_measures
+        where method = 'content_genome'
     ) as listed_methods (method)
 
 ),
@@ -276,13 +282,20 @@ measured as (
 
 served as (
 
+    -- The best of each kind: the collaborative method fct_similar_movies serves, and the
+    -- content method that completes its lists (one window: the two specifications are equal).
     select
         *,
         method_kind = 'collaborative'
         and row_number() over (
             partition by method_kind
             order by mean_standardized_excess desc, method asc
-        ) = 1 as is_served
+        ) = 1 as is_served,
+        method_kind = 'content'
+        and row_number() over (
+            partition by method_kind
+            order by mean_standardized_excess desc, method asc
+        ) = 1 as is_served_content
     from measured
 
 )

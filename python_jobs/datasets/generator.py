@@ -195,6 +195,14 @@ _TAGS = (
     "funny, but dark", '"artsy"', "noir", "sci-fi", "romance", "violent", "naïve",
     "beautiful cinematography", "predictable", "must see",
 )  # fmt: skip
+_GENOME_TAGS = (
+    "action", "atmospheric", "dark", "dialogue", "epic", "family", "feel-good", "funny",
+    "romantic", "suspense", "thought-provoking", "violent",
+)  # fmt: skip
+"""The generated tag genome's tags (the real genome has 1,128)."""
+GENOME_SHARE = 2 / 3
+"""The share of movies the generated genome covers: the most popular ones (the real genome
+covers the movies with enough ratings and tags to learn from)."""
 
 
 # ------------------------------------------------------------------------- the catalogue
@@ -738,6 +746,56 @@ def _write_links_csv(path: Path, catalog: Catalog, spec: EntityFile) -> None:
             f.write(sep.join((str(mid), f"{imdb:07d}", str(tmdb) if tmdb >= 0 else "")) + "\n")
 
 
+def genome_tag_names(n_tags: int) -> tuple[str, ...]:
+    """The generated genome's ``n_tags`` tags: ``_GENOME_TAGS``, then numbered ones (the real
+    genome has 1,128: ``--genome-tags 1128`` gives its width)."""
+    extra = tuple(f"genome tag {i}" for i in range(len(_GENOME_TAGS) + 1, n_tags + 1))
+    return (_GENOME_TAGS + extra)[:n_tags]
+
+
+def genome_relevance(
+    catalog: Catalog, n_tags: int = len(_GENOME_TAGS)
+) -> tuple[np.ndarray, np.ndarray]:
+    """The generated tag genome: the covered movies' indices (the ``GENOME_SHARE`` most
+    popular, in id order) and their relevance of each of ``n_tags`` tags, shape
+    ``(covered, n_tags)``, in [0, 1] rounded to 5 decimals as in genome-scores.csv.
+
+    Each tag is a direction in the latent factor space, so that, as in the real genome, movies
+    rated alike by the same people have alike relevance vectors; a movie's relevance is a
+    logistic of its factors along that direction plus noise.
+    """
+    rng = _rng(catalog.seed, 5)
+    directions = rng.normal(0.0, 1.0, size=(_N_FACTORS, n_tags))
+    n_covered = int(round(GENOME_SHARE * catalog.n_movies))
+    covered = np.sort(np.argsort(-catalog.popularity, kind="stable")[:n_covered])
+    signal = catalog.movie_factors[covered] @ directions * 4.0
+    noise = rng.normal(0.0, 0.5, size=signal.shape)
+    relevance = np.round(1.0 / (1.0 + np.exp(-(signal + noise - 1.0))), 5)
+    return covered, relevance
+
+
+def _write_genome(
+    paths: dict[str, Path], catalog: Catalog, specs: dict[str, EntityFile], n_tags: int
+) -> None:
+    """genome-scores.csv (every covered movie, every tag) and genome-tags.csv."""
+    covered, relevance = genome_relevance(catalog, n_tags)
+    scores, tags = specs["genome_scores"], specs["genome_tags"]
+    sep = scores.format.sep
+    with paths["genome_scores"].open("w", encoding=scores.format.encoding, newline="") as f:
+        f.write(sep.join(scores.columns) + "\n")
+        for movie_id, row in zip(catalog.movie_ids[covered].tolist(), relevance, strict=True):
+            f.write(
+                "".join(
+                    f"{movie_id}{sep}{tag_id}{sep}{value:.5f}\n"
+                    for tag_id, value in enumerate(row.tolist(), start=1)
+                )
+            )
+    with paths["genome_tags"].open("w", encoding=tags.format.encoding, newline="") as f:
+        f.write(tags.format.sep.join(tags.columns) + "\n")
+        names = genome_tag_names(n_tags)
+        f.write("".join(f"{i}{tags.format.sep}{tag}\n" for i, tag in enumerate(names, 1)))
+
+
 def _write_movies_dat(path: Path, catalog: Catalog, spec: EntityFile, *, classic: bool) -> None:
     sep = spec.format.sep
     with path.open("w", encoding=spec.format.encoding, newline="") as f:
@@ -796,10 +854,11 @@ def _write_users(path: Path, catalog: Catalog, *, layout: str) -> None:
 
 
 def _entity_files(layout: str) -> dict[str, EntityFile]:
-    """The table's entity files of ``layout`` (the seeds: ml-latest's, named ``demo_*``)."""
+    """The table's entity files of ``layout`` (the seeds: ml-latest's, named ``demo_<entity>``,
+    which dbt makes the seed's name)."""
     if layout == SEEDS_LAYOUT:
         return {
-            entity: replace(spec, file=f"demo_{spec.file}")
+            entity: replace(spec, file=f"demo_{entity}.csv")
             for entity, spec in RELEASES["ml-latest"].entities.items()
         }
     return RELEASES[layout].entities
@@ -822,6 +881,7 @@ def write_dataset(
     n_movies: int | None = None,
     seed: int = DEMO_SEED,
     bad_rows: bool = False,
+    genome_tags: int = len(_GENOME_TAGS),
     progress: Callable[[str], None] | None = None,
 ) -> Summary:
     """Generate a data set and write it into ``out_dir`` in one of ``LAYOUTS``.
@@ -841,6 +901,8 @@ def write_dataset(
     bad_rows
         Append the deliberate defects (``make_defects``) to the ratings file. Only for the
         layouts whose ratings keep half stars (``ml-latest``, ``ml-10m``, ``dbt-seeds``).
+    genome_tags
+        Tags of the generated tag genome (layouts with a genome file: ml-latest, the seeds).
     progress
         Called with a progress line about every 10% of users.
 
@@ -861,6 +923,8 @@ def write_dataset(
         raise ValueError(f"bad_rows is not supported for the integer-rating layout {layout}")
     if n_ratings < 1:
         raise ValueError(f"n_ratings must be positive, got {n_ratings}")
+    if genome_tags < 1:
+        raise ValueError(f"genome_tags must be positive, got {genome_tags}")
     n_users = default_users(n_ratings=n_ratings) if n_users is None else n_users
     n_movies = default_movies(n_ratings=n_ratings) if n_movies is None else n_movies
     catalog = build_catalog(seed=seed, n_users=n_users, n_movies=n_movies, n_ratings=n_ratings)
@@ -869,7 +933,7 @@ def write_dataset(
     specs = _entity_files(layout)
     names = _file_names(layout)
     paths = {k: out / v for k, v in names.items()}
-    _write_catalog_files(paths, catalog, specs, layout=layout)
+    _write_catalog_files(paths, catalog, specs, layout=layout, genome_tags=genome_tags)
     defects, n_tags = _write_ratings_and_tags(
         paths, catalog, specs, layout=layout, bad_rows=bad_rows, progress=progress
     )
@@ -886,12 +950,18 @@ def write_dataset(
 
 
 def _write_catalog_files(
-    paths: dict[str, Path], catalog: Catalog, specs: dict[str, EntityFile], *, layout: str
+    paths: dict[str, Path],
+    catalog: Catalog,
+    specs: dict[str, EntityFile],
+    *,
+    layout: str,
+    genome_tags: int,
 ) -> None:
     """The files of ``layout`` fixed by the catalogue: movies, links, users, ml-100k's lists."""
     if specs["ratings"].format.header:
         _write_movies_csv(paths["movies"], catalog, specs["movies"])
         _write_links_csv(paths["links"], catalog, specs["links"])
+        _write_genome(paths, catalog, specs, genome_tags)
     elif layout == "ml-100k":
         _write_u_item(paths["movies"], catalog, specs["movies"])
     else:
@@ -1058,6 +1128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = parser.add_mutually_exclusive_group()
     bad.add_argument("--bad-rows", dest="bad_rows", action="store_true", default=None)
     bad.add_argument("--no-bad-rows", dest="bad_rows", action="store_false")
+    parser.add_argument(
+        "--genome-tags", type=int, default=len(_GENOME_TAGS),
+        help=f"tags of the tag genome (ml-latest layout; default {len(_GENOME_TAGS)})",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
 
@@ -1079,6 +1153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_movies=n_movies,
             seed=args.seed,
             bad_rows=bad_rows,
+            genome_tags=args.genome_tags,
             progress=None if args.quiet or n_ratings < 200_000 else report,
         )
     except ValueError as error:

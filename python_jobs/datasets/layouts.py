@@ -85,6 +85,8 @@ ENTITY_COLUMNS: dict[str, tuple[str, ...]] = {
     "movies": ("movieId", "title", "genres"),
     "tags": ("userId", "movieId", "tag", "timestamp"),
     "links": ("movieId", "imdbId", "tmdbId"),
+    "genome_scores": ("movieId", "tagId", "relevance"),
+    "genome_tags": ("tagId", "tag"),
 }
 """Every entity's columns, in the ml-latest names every layout is normalized to."""
 
@@ -102,10 +104,13 @@ _U_ITEM_COLUMNS = (
 
 LAYOUTS: dict[str, Layout] = {
     "ml-latest": Layout(
-        description="ml-latest / ml-latest-small (ratings.csv, movies.csv, tags.csv, links.csv)",
+        description=(
+            "ml-latest / ml-latest-small (ratings.csv, movies.csv, tags.csv, links.csv;"
+            " genome-scores.csv, genome-tags.csv where the release has the tag genome)"
+        ),
         required=("ratings.csv", "movies.csv"),
         entities={
-            entity: EntityFile(f"{entity}.csv", CSV, columns)
+            entity: EntityFile(f"{entity.replace('_', '-')}.csv", CSV, columns)
             for entity, columns in ENTITY_COLUMNS.items()
         },
     ),

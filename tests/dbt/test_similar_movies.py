@@ -4,8 +4,9 @@ Every collaborative method is recomputed here with scipy sparse products over th
 ratings (the build's split for the evaluation, the rating files for the served lists), the
 lists ranked with pandas, and `ml_similarity_evaluation` recomputed from them with pandas:
 a wrong formula, tie-break, judgement or base rate changes an integer count. The content
-rows' scores are recomputed from the genres, years and tags; coverage and labels are checked
-on every build the suite already makes (demo, ml-100k, ml-latest-small).
+rows' scores are recomputed from the genres, years and tags, and from the tag genome's
+relevance vectors with numpy; coverage and labels are checked on every build the suite
+already makes (demo, ml-100k, ml-latest-small).
 """
 
 from __future__ import annotations
@@ -260,9 +261,10 @@ def expected_evaluation(run: DbtRun) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("method")
 
 
-def assert_evaluation_recomputed(run: DbtRun) -> None:
+def assert_evaluation_recomputed(run: DbtRun, *, with_genome: bool = False) -> None:
     actual = run.read_table("ml_similarity_evaluation").set_index("method")
-    assert sorted(actual.index) == sorted([*COLLABORATIVE, "content", "popularity"])
+    content_methods = ["content", "content_genome"] if with_genome else ["content"]
+    assert sorted(actual.index) == sorted([*COLLABORATIVE, *content_methods, "popularity"])
     expected = expected_evaluation(run)
     for method, row in expected.iterrows():
         got = actual.loc[method]
@@ -284,7 +286,8 @@ def assert_evaluation_recomputed(run: DbtRun) -> None:
         assert expected.loc[served[0], measure] > expected.loc["popularity", measure], measure
     catalog = len(run.read_table("dim_movies"))
     assert actual.loc["popularity", "catalog_coverage"] == 1.0
-    assert actual.loc["content", "num_listed_movies"] == catalog
+    for method in content_methods:
+        assert actual.loc[method, "num_listed_movies"] == catalog
 
 
 def assert_served_lists(run: DbtRun, ratings: pd.DataFrame) -> pd.DataFrame:
@@ -319,7 +322,7 @@ def assert_every_movie_listed(run: DbtRun) -> None:
     assert (similar["movie_id"] != similar["similar_movie_id"]).all()
     assert not similar.duplicated(["movie_id", "similar_movie_id"]).any()
     assert set(similar["basis"]) <= {"collaborative", "hybrid", "content"}
-    content = similar["method"] == "content"
+    content = similar["method"].isin(["content", "content_genome"])
     kinds = content.groupby(similar["movie_id"]).agg(["all", "any"])
     basis = similar.groupby("movie_id")["basis"].first()
     assert (basis[kinds["all"]] == "content").all()
@@ -340,12 +343,69 @@ def assert_every_movie_listed(run: DbtRun) -> None:
     assert (movies.loc[similar["similar_movie_id"], "num_ratings"] > 0).all()
 
 
-def assert_content_scores(run: DbtRun, tags: pd.DataFrame) -> None:
-    """0.6 genre Jaccard + 0.25 year closeness + 0.15 tag Jaccard, row by row, and each
-    movie's content rows in non-increasing score."""
+def genome_cosines(
+    genome: pd.DataFrame, left: pd.Series, right: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether both movies of each pair are in the tag genome (a non-zero relevance vector),
+    and the cosine of their vectors there (a tag missing for a movie counts 0)."""
+    vectors = genome.pivot_table(
+        index="movie_id", columns="tag_id", values="relevance", aggfunc="max", fill_value=0.0
+    )
+    norms = np.linalg.norm(vectors.to_numpy(), axis=1)
+    unit = pd.DataFrame(vectors.to_numpy()[norms > 0] / norms[norms > 0, None],
+                        index=vectors.index[norms > 0])  # fmt: skip
+    both = (left.isin(unit.index) & right.isin(unit.index)).to_numpy()
+    cosine = np.full(len(left), np.nan)
+    if both.any():
+        products = unit.loc[left[both]].to_numpy() * unit.loc[right[both]].to_numpy()
+        cosine[both] = products.sum(axis=1)
+    return both, cosine
+
+
+def assert_genome_first(lists: pd.DataFrame, both: np.ndarray) -> None:
+    """Within each movie's list, the genome-scored rows come first, each kind in
+    non-increasing score."""
+    lists = lists.assign(genome=both).sort_values(["movie_id", "similarity_rank"])
+    steps = lists.groupby(["movie_id", "genome"])["score"].diff().dropna()
+    assert (steps <= 1e-12).all()
+    first_other = lists[~lists["genome"]].groupby("movie_id")["similarity_rank"].min()
+    last_genome = lists[lists["genome"]].groupby("movie_id")["similarity_rank"].max()
+    common = first_other.index.intersection(last_genome.index)
+    assert (last_genome.loc[common] < first_other.loc[common]).all()
+
+
+def assert_validation_genome_lists(run: DbtRun, genome: pd.DataFrame) -> None:
+    """The evaluation's content_genome lists: the genome cosine where both movies are in the
+    genome (numpy), those rows first."""
+    lists = run.read_table("int_similar_movie_validation_lists")
+    lists = lists[lists["method"] == "content_genome"]
+    both, cosine = genome_cosines(genome, lists["movie_id"], lists["similar_movie_id"])
+    assert both.sum() > 100
+    np.testing.assert_allclose(lists["score"].to_numpy()[both], cosine[both], rtol=0, atol=1e-9)
+    assert_genome_first(lists, both)
+
+
+def assert_content_scores(run: DbtRun, tags: pd.DataFrame, genome: pd.DataFrame) -> None:
+    """The content method the evaluation chose completes the lists. With content_genome,
+    where both movies are in the tag genome: the cosine of their relevance vectors, ranked
+    first. Otherwise 0.6 genre Jaccard + 0.25 year closeness + 0.15 tag Jaccard (`content`).
+    Row by row, and each kind in non-increasing score.
+
+    ``genome``: the data set's movie_id, tag_id, relevance (empty without a genome)."""
+    evaluation = run.read_table("ml_similarity_evaluation").set_index("method")
+    content_kind = evaluation[evaluation["method_kind"] == "content"]
+    served = content_kind.index[content_kind["is_served_content"]].tolist()
+    assert served == [content_kind["mean_standardized_excess"].idxmax()]
     similar = run.read_table("fct_similar_movies")
-    rows = similar[similar["method"] == "content"]
-    assert len(rows) > 0
+    content = similar[similar["method"].isin(["content", "content_genome"])]
+    assert len(content) > 0
+    if served != ["content_genome"]:
+        genome = genome.iloc[:0]
+    both, cosine = genome_cosines(genome, content["movie_id"], content["similar_movie_id"])
+    assert (both == (content["method"] == "content_genome").to_numpy()).all()
+    np.testing.assert_allclose(content["score"].to_numpy()[both], cosine[both], rtol=0, atol=1e-9)
+    assert_genome_first(content, both)
+    rows = content[~both]
     movies = run.read_table("dim_movies")
     years = movies.set_index("movie_id")["release_year"]
     tag_sets = (
@@ -368,9 +428,12 @@ def assert_content_scores(run: DbtRun, tags: pd.DataFrame) -> None:
         tag.append(len(left & right) / len(union) if union else 0.0)
     expected = 0.6 * genre + 0.25 * year + 0.15 * np.array(tag)
     np.testing.assert_allclose(rows["score"].to_numpy(), expected, rtol=0, atol=1e-9)
-    ordered = rows.sort_values(["movie_id", "similarity_rank"])
-    steps = ordered.groupby("movie_id")["score"].diff().dropna()
-    assert (steps <= 1e-12).all()
+
+
+NO_GENOME = pd.DataFrame(
+    {"movie_id": pd.Series([], dtype="int64"), "tag_id": pd.Series([], dtype="int64"),
+     "relevance": pd.Series([], dtype=float)}
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- ml-100k
@@ -390,7 +453,7 @@ def test_ml_100k_served_lists_equal_scipy(ml_100k_build: DbtRun, ml_100k: Path) 
     no_tags = pd.DataFrame(
         {"movie_id": pd.Series([], dtype="int64"), "tag": pd.Series([], dtype=object)}
     )
-    assert_content_scores(ml_100k_build, no_tags)  # ML-100K has no tags file
+    assert_content_scores(ml_100k_build, no_tags, NO_GENOME)  # ML-100K: no tags, no genome
     # Recognisable: Star Wars' served list opens with its sequel and rests on hundreds of
     # co-raters; the seed's rests on as few as 10.
     star_wars = similar[similar["movie_id"] == 50].sort_values("similarity_rank")
@@ -428,7 +491,7 @@ def test_ml_latest_small_lists_tags_and_cold_start(
     assert_matrix_lists(ml_latest_small_build, ratings)
     assert_every_movie_listed(ml_latest_small_build)
     tags = pd.read_csv(ml_latest_small / "tags.csv").rename(columns={"movieId": "movie_id"})
-    assert_content_scores(ml_latest_small_build, tags)
+    assert_content_scores(ml_latest_small_build, tags, NO_GENOME)  # the small set has none
     similar = ml_latest_small_build.read_table("fct_similar_movies")
     basis = similar.groupby("movie_id")["basis"].first()
     # Most of this catalog has fewer than 10 ratings: content lists carry it.
@@ -447,5 +510,8 @@ def test_demo_every_movie_has_a_labelled_list(demo_build: DbtRun) -> None:
     tags = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_tags.csv")
     tags = tags.rename(columns={"movieId": "movie_id"})
     tags["movie_id"] = pd.to_numeric(tags["movie_id"], errors="coerce")
-    assert_content_scores(demo_build, tags)
-    assert_evaluation_recomputed(demo_build)
+    genome = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_genome_scores.csv")
+    genome = genome.rename(columns={"movieId": "movie_id", "tagId": "tag_id"})
+    assert_content_scores(demo_build, tags, genome)
+    assert_validation_genome_lists(demo_build, genome)
+    assert_evaluation_recomputed(demo_build, with_genome=True)

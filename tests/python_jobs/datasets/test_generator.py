@@ -21,7 +21,10 @@ from python_jobs.datasets.generator import DEFECT_REASONS, DEMO_DEFECTS, main, w
 from tests.support import PROJECT_ROOT
 
 SEEDS = PROJECT_ROOT / "seeds"
-SEED_FILES = ("demo_ratings.csv", "demo_movies.csv", "demo_tags.csv", "demo_links.csv")
+SEED_FILES = (
+    "demo_ratings.csv", "demo_movies.csv", "demo_tags.csv", "demo_links.csv",
+    "demo_genome_scores.csv", "demo_genome_tags.csv",
+)  # fmt: skip
 
 # The MovieLens genre vocabularies, written out here rather than taken from the module.
 LATEST_GENRES = {
@@ -93,11 +96,14 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path:
     write_dataset(out_dir=tmp_path / "b", seed=1, **kwargs)
     write_dataset(out_dir=tmp_path / "c", seed=2, **kwargs)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == ["links.csv", "movies.csv", "ratings.csv", "tags.csv"]
+    assert names == [
+        "genome-scores.csv", "genome-tags.csv", "links.csv", "movies.csv", "ratings.csv",
+        "tags.csv",
+    ]  # fmt: skip
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, False)
     assert (match, mismatch, errors) == (names, [], [])
     _, mismatch, _ = filecmp.cmpfiles(tmp_path / "a", tmp_path / "c", names, shallow=False)
-    assert mismatch == names
+    assert mismatch == [name for name in names if name != "genome-tags.csv"]  # a fixed list
 
 
 def test_committed_seeds_equal_a_fresh_generation_with_the_demo_defaults(
@@ -203,6 +209,56 @@ def test_ml_latest_tags(latest: dict[str, pd.DataFrame]) -> None:
     assert set(zip(tags.userId, tags.movieId, strict=True)) <= rated
     assert tags.tag.str.len().between(1, 40).all()
     assert tags.timestamp.astype(int).between(FIRST_TS, LAST_TS).all()
+
+
+def test_ml_latest_tag_genome(layouts: dict[str, Path], latest: dict[str, pd.DataFrame]) -> None:
+    """genome-scores.csv: every tag of genome-tags.csv once for each covered movie, relevance
+    in [0, 1] with 5 decimals; two thirds of the movies, the more rated ones; and, as in the
+    real genome, movies alike (here: of a shared genre) have alike relevance vectors."""
+    d = layouts["ml-latest"]
+    header, score_rows = _csv_rows(d / "genome-scores.csv")
+    assert header == ["movieId", "tagId", "relevance"]
+    header, tag_rows = _csv_rows(d / "genome-tags.csv")
+    assert header == ["tagId", "tag"]
+    tag_ids = [int(tag_id) for tag_id, _ in tag_rows]
+    assert tag_ids == list(range(1, len(tag_ids) + 1)) and len(tag_ids) >= 10
+    assert all(re.fullmatch(r"[01]\.\d{5}", value) for _, _, value in score_rows)
+    scores = pd.DataFrame(score_rows, columns=["movieId", "tagId", "relevance"]).astype(
+        {"movieId": int, "tagId": int, "relevance": float}
+    )
+    assert scores["relevance"].between(0, 1).all()
+    vectors = scores.pivot(index="movieId", columns="tagId", values="relevance")
+    assert not vectors.isna().any().any() and list(vectors.columns) == tag_ids
+    movies = latest["movies"].astype({"movieId": int}).set_index("movieId")
+    assert len(vectors) == round(2 / 3 * len(movies)) and vectors.index.isin(movies.index).all()
+    raters = latest["ratings"].astype({"movieId": int}).groupby("movieId").size()
+    raters = raters.reindex(movies.index, fill_value=0)
+    covered = movies.index.isin(vectors.index)
+    assert raters[covered].mean() > 2 * raters[~covered].mean()
+
+    unit = vectors.to_numpy() / np.linalg.norm(vectors.to_numpy(), axis=1, keepdims=True)
+    cosine = unit @ unit.T
+    genres = movies.loc[vectors.index, "genres"].str.split("|").map(set).to_numpy()
+    share = np.array([[bool(a & b) for b in genres] for a in genres])
+    off_diagonal = ~np.eye(len(genres), dtype=bool)
+    assert cosine[share & off_diagonal].mean() > cosine[~share].mean() + 0.05
+
+
+def test_the_genome_takes_the_width_asked_for(tmp_path: Path) -> None:
+    """--genome-tags: the named tags first, then numbered ones; the same movies covered."""
+    kwargs = {"layout": "ml-latest", "n_ratings": 3_000, "n_users": 100, "n_movies": 200}
+    write_dataset(out_dir=tmp_path / "narrow", **kwargs)
+    write_dataset(out_dir=tmp_path / "wide", genome_tags=30, **kwargs)
+    _, narrow_tags = _csv_rows(tmp_path / "narrow" / "genome-tags.csv")
+    _, wide_tags = _csv_rows(tmp_path / "wide" / "genome-tags.csv")
+    assert len(wide_tags) == 30 and wide_tags[: len(narrow_tags)] == narrow_tags
+    assert wide_tags[-1] == ["30", "genome tag 30"]
+    _, narrow = _csv_rows(tmp_path / "narrow" / "genome-scores.csv")
+    _, wide = _csv_rows(tmp_path / "wide" / "genome-scores.csv")
+    assert len(wide) == 30 * len(narrow) // len(narrow_tags)
+    assert {row[0] for row in wide} == {row[0] for row in narrow}
+    with pytest.raises(ValueError, match="genome_tags must be positive"):
+        write_dataset(out_dir=tmp_path / "none", genome_tags=0, **kwargs)
 
 
 # ------------------------------------------------------------------------------ ml-10m
