@@ -31,6 +31,7 @@
         'similarity_genre_weight': 'positive_number',
         'similarity_ease_lambda': 'positive_number',
         'content_pool_per_genre': 'positive_int',
+        'genome_neighbours': 'positive_int',
         'evaluation_protocol': ['stratified', 'seed'],
         'stratified_train_share': 'number_0_1_exclusive',
         'stratified_validation_share': 'number_0_1_exclusive',

@@ -13,14 +13,14 @@
 {% endmacro %}
 
 
-{% macro has_tag_genome(genome_scores) %}
-    {#- Whether the data set has a tag genome: one row of `genome_scores` (a relation:
-        ref('stg_movielens__genome_scores'), resolved by the caller at parse time so that dbt
-        sees the dependency). False while dbt parses. -#}
+{% macro has_tag_genome(genome_neighbours) %}
+    {#- Whether the data set has a tag genome: one row of `genome_neighbours` (a relation:
+        ref('int_genome_neighbours'), resolved by the caller at parse time so that dbt sees
+        the dependency). False while dbt parses. -#}
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set found = run_query('select 1 from ' ~ genome_scores ~ ' limit 1') -%}
+    {%- set found = run_query('select 1 from ' ~ genome_neighbours ~ ' limit 1') -%}
     {{ return(found.rows | length > 0) }}
 {% endmacro %}
 
@@ -309,23 +309,25 @@
 {% endmacro %}
 
 
-{% macro content_similar_movies(movies, movie_counts, tags, genome, depth) %}
+{% macro content_similar_movies(movies, movie_counts, tags, genome_neighbours, depth) %}
     {#-
         The `depth` most similar rated movies of every catalog movie by content: one query.
 
-        movies        movie_id, genres (array), release_year: the catalog.
-        movie_counts  movie_id, num_raters: the rated movies, the only ones listed.
-        tags          movie_id, tag (may be empty).
-        genome        movie_id, tag_id, relevance: the tag genome (may be empty).
+        movies             movie_id, genres (array), release_year: the catalog.
+        movie_counts       movie_id, num_raters: the rated movies, the only ones listed.
+        tags               movie_id, tag (may be empty).
+        genome_neighbours  movie_id, similar_movie_id, score: each tag-genome movie's nearest
+                           genome movies by the cosine of their relevance vectors
+                           (int_genome_neighbours; empty without a genome).
 
-        Candidates: the `content_pool_per_genre` most-rated movies of each of the anchor's
-        genres, and as many of the most-rated movies overall (so that a movie without genres
-        gets a list too). Where both movies are in the tag genome, score = the cosine of their
-        relevance vectors over every genome tag (a tag missing for a movie counts 0), and
-        `uses_genome` is true; such rows rank first. Otherwise score = 0.6 genre Jaccard +
-        0.25 year closeness (1 - |year gap| / 10, at least 0; 0 without both years) + 0.15
-        tag Jaccard (lower-cased tags; 0 without tags). Ranked by score, then more raters,
-        then the smaller movie id.
+        First, for a movie of the genome, its genome neighbours that are rated, scored by
+        their cosine (`uses_genome` true). Then the pool: the `content_pool_per_genre`
+        most-rated movies of each of the anchor's genres, and as many of the most-rated
+        movies overall (so that a movie without genres gets a list too), scored 0.6 genre
+        Jaccard + 0.25 year closeness (1 - |year gap| / 10, at least 0; 0 without both years)
+        + 0.15 tag Jaccard (lower-cased tags; 0 without tags); a pool movie that is also a
+        genome neighbour keeps its genome row. Ranked genome rows first, by score, then more
+        raters, then the smaller movie id.
         Returns movie_id, similar_movie_id, score, uses_genome, similarity_rank.
     -#}
     {%- set pool = var('content_pool_per_genre') %}
@@ -342,51 +344,6 @@
 
     ),
 
-    genome_scores as (
-
-        -- One relevance per (movie, tag): the staging tests flag a repeat, the largest counts.
-        select
-            movie_id,
-            tag_id,
-            max(relevance) as relevance
-        from {{ genome }}
-        where movie_id is not null and tag_id is not null and relevance is not null
-        group by movie_id, tag_id
-
-    ),
-
-    genome_tag_ids as (
-
-        select sort_array(collect_set(tag_id)) as tag_ids
-        from genome_scores
-
-    ),
-
-    genome_vectors as (
-
-        select
-            movie_id,
-            sqrt(aggregate(vector, 0D, (total, x) -> total + x * x)) as norm,
-            vector
-        from (
-            select
-                relevances.movie_id,
-                transform(
-                    genome_tag_ids.tag_ids,
-                    tag_id -> coalesce(element_at(relevances.relevance_by_tag, tag_id), 0D)
-                ) as vector
-            from (
-                select
-                    movie_id,
-                    map_from_entries(collect_list(struct(tag_id, relevance))) as relevance_by_tag
-                from genome_scores
-                group by movie_id
-            ) as relevances
-            cross join genome_tag_ids
-        )
-
-    ),
-
     features as (
 
         select
@@ -394,14 +351,10 @@
             coalesce(movies.genres, array()) as genres,
             movies.release_year,
             coalesce(movie_tags.tags, array()) as tags,
-            -- The unit relevance vector (null outside the genome, or all zero).
-            transform(genome_vectors.vector, x -> x / genome_vectors.norm) as genome,
             coalesce(movie_counts.num_raters, 0) as num_raters
         from {{ movies }} as movies
         left join movie_tags
             on movies.movie_id = movie_tags.movie_id
-        left join genome_vectors
-            on movies.movie_id = genome_vectors.movie_id and genome_vectors.norm > 0
         left join {{ movie_counts }} as movie_counts
             on movies.movie_id = movie_counts.movie_id
 
@@ -464,32 +417,44 @@
 
     ),
 
-    scored as (
+    genome_scored as (
+
+        select
+            neighbours.movie_id,
+            neighbours.similar_movie_id,
+            similar.num_raters,
+            true as uses_genome,
+            neighbours.score
+        from {{ genome_neighbours }} as neighbours
+        left semi join features as anchor
+            on neighbours.movie_id = anchor.movie_id
+        inner join features as similar
+            on neighbours.similar_movie_id = similar.movie_id
+        where similar.num_raters > 0
+
+    ),
+
+    pool_scored as (
 
         select
             candidates.movie_id,
             candidates.similar_movie_id,
             similar.num_raters,
-            anchor.genome is not null and similar.genome is not null as uses_genome,
-            case
-                when anchor.genome is not null and similar.genome is not null
-                    then aggregate(
-                        zip_with(anchor.genome, similar.genome, (x, y) -> x * y),
-                        0D,
-                        (total, product) -> total + product
-                    )
-                else 0.6 * {{ set_jaccard('anchor.genres', 'similar.genres') }}
-                    + 0.25 * coalesce(
-                        greatest(0, 1 - abs(anchor.release_year - similar.release_year) / 10.0),
-                        0
-                    )
-                    + 0.15 * {{ set_jaccard('anchor.tags', 'similar.tags') }}
-            end as score
+            false as uses_genome,
+            0.6 * {{ set_jaccard('anchor.genres', 'similar.genres') }}
+            + 0.25 * coalesce(
+                greatest(0, 1 - abs(anchor.release_year - similar.release_year) / 10.0), 0
+            )
+            + 0.15 * {{ set_jaccard('anchor.tags', 'similar.tags') }} as score
         from candidates
         inner join features as anchor
             on candidates.movie_id = anchor.movie_id
         inner join features as similar
             on candidates.similar_movie_id = similar.movie_id
+        left anti join genome_scored
+            on
+                candidates.movie_id = genome_scored.movie_id
+                and candidates.similar_movie_id = genome_scored.similar_movie_id
         where candidates.movie_id != candidates.similar_movie_id
 
     ),
@@ -505,7 +470,11 @@
                 partition by movie_id
                 order by uses_genome desc, score desc, num_raters desc, similar_movie_id asc
             ) as similarity_rank
-        from scored
+        from (
+            select * from genome_scored
+            union all
+            select * from pool_scored
+        )
 
     )
 

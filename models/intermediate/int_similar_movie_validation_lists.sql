@@ -5,10 +5,10 @@
 -- plus the popularity list (the most-rated training movies). A table: the evaluation reads
 -- it twice (the listed pairs it judges, and its coverage counts).
 {%- set methods = collaborative_similarity_methods() %}
-{%- set genome_scores = ref('stg_movielens__genome_scores') %}
+{%- set genome_neighbours = ref('int_genome_neighbours') %}
 {#- Content is measured twice where the data set has a tag genome: without it (`content`)
     and with it (`content_genome`); fct_similar_movies completes its lists with the better. -#}
-{%- set with_genome = has_tag_genome(genome_scores) %}
+{%- set with_genome = has_tag_genome(genome_neighbours) %}
 with
 
 training_ratings as (
@@ -65,20 +65,20 @@ tags as (
 
 ),
 
-genome as (
+genome_neighbours as (
 
     select
         movie_id,
-        tag_id,
-        relevance
-    from {{ genome_scores }}
+        similar_movie_id,
+        score
+    from {{ genome_neighbours }}
 
 ),
 
 no_genome as (
 
     select *
-    from genome
+    from genome_neighbours
     where false
 
 ),
@@ -106,7 +106,7 @@ content_lists as (
 
 genome_content_lists as (
 
-    {{ content_similar_movies('catalog', 'training_movies', 'tags', 'genome', var('top_n')) }}
+    {{ content_similar_movies('catalog', 'training_movies', 'tags', 'genome_neighbours', var('top_n')) }}
 
 ),
 

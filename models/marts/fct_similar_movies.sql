@@ -46,14 +46,15 @@ served_content_method as (
 
 ),
 
-genome as (
+genome_neighbours as (
 
-    -- The tag genome, when content from it measured better than without it (else empty).
+    -- The tag genome's neighbours, when content from them measured better than without them
+    -- (else empty).
     select
-        genome_scores.movie_id,
-        genome_scores.tag_id,
-        genome_scores.relevance
-    from {{ ref('stg_movielens__genome_scores') }} as genome_scores
+        neighbours.movie_id,
+        neighbours.similar_movie_id,
+        neighbours.score
+    from {{ ref('int_genome_neighbours') }} as neighbours
     left semi join served_content_method
         on served_content_method.method = 'content_genome'
 
@@ -132,7 +133,7 @@ collaborative_lists as (
 content_lists as (
 
     -- Deep enough to complete any list after the collaborative rows it repeats.
-    {{ content_similar_movies('movies', 'movie_counts', 'tags', 'genome', 2 * var('top_n')) }}
+    {{ content_similar_movies('movies', 'movie_counts', 'tags', 'genome_neighbours', 2 * var('top_n')) }}
 
 ),
 

@@ -4,9 +4,9 @@ Every collaborative method is recomputed here with scipy sparse products over th
 ratings (the build's split for the evaluation, the rating files for the served lists), the
 lists ranked with pandas, and `ml_similarity_evaluation` recomputed from them with pandas:
 a wrong formula, tie-break, judgement or base rate changes an integer count. The content
-rows' scores are recomputed from the genres, years and tags, and from the tag genome's
-relevance vectors with numpy; coverage and labels are checked on every build the suite
-already makes (demo, ml-100k, ml-latest-small).
+rows' scores are recomputed from the genres, years and tags, and the tag genome's neighbours
+from its relevance vectors with pandas; coverage and labels are checked on every build the
+suite already makes (demo, ml-100k, ml-latest-small).
 """
 
 from __future__ import annotations
@@ -343,55 +343,82 @@ def assert_every_movie_listed(run: DbtRun) -> None:
     assert (movies.loc[similar["similar_movie_id"], "num_ratings"] > 0).all()
 
 
-def genome_cosines(
-    genome: pd.DataFrame, left: pd.Series, right: pd.Series
-) -> tuple[np.ndarray, np.ndarray]:
-    """Whether both movies of each pair are in the tag genome (a non-zero relevance vector),
-    and the cosine of their vectors there (a tag missing for a movie counts 0)."""
+GENOME_NEIGHBOURS = 100  # genome_neighbours
+
+
+def expected_genome_neighbours(genome: pd.DataFrame) -> pd.DataFrame:
+    """Every genome movie's GENOME_NEIGHBOURS nearest other genome movies by the cosine of
+    their relevance vectors (a missing tag counts 0; all-zero vectors left out), ranked by
+    cosine to 12 decimals, then the smaller id: pandas over a dense pivot."""
     vectors = genome.pivot_table(
         index="movie_id", columns="tag_id", values="relevance", aggfunc="max", fill_value=0.0
     )
-    norms = np.linalg.norm(vectors.to_numpy(), axis=1)
-    unit = pd.DataFrame(vectors.to_numpy()[norms > 0] / norms[norms > 0, None],
-                        index=vectors.index[norms > 0])  # fmt: skip
-    both = (left.isin(unit.index) & right.isin(unit.index)).to_numpy()
-    cosine = np.full(len(left), np.nan)
-    if both.any():
-        products = unit.loc[left[both]].to_numpy() * unit.loc[right[both]].to_numpy()
-        cosine[both] = products.sum(axis=1)
-    return both, cosine
+    vectors = vectors[(vectors > 0).any(axis=1)]
+    unit = vectors.to_numpy() / np.sqrt((vectors.to_numpy() ** 2).sum(axis=1))[:, None]
+    cosine = pd.DataFrame(unit @ unit.T, index=vectors.index, columns=vectors.index)
+    pairs = cosine.stack().rename("score").rename_axis(["movie_id", "similar_movie_id"])
+    pairs = pairs.reset_index().query("movie_id != similar_movie_id")
+    pairs["rounded"] = pairs["score"].round(12)
+    pairs = pairs.sort_values(["movie_id", "rounded", "similar_movie_id"],
+                              ascending=[True, False, True])  # fmt: skip
+    pairs["neighbour_rank"] = pairs.groupby("movie_id").cumcount() + 1
+    kept = pairs[pairs["neighbour_rank"] <= GENOME_NEIGHBOURS]
+    return kept[["movie_id", "similar_movie_id", "score", "neighbour_rank"]]
 
 
-def assert_genome_first(lists: pd.DataFrame, both: np.ndarray) -> None:
-    """Within each movie's list, the genome-scored rows come first, each kind in
-    non-increasing score."""
-    lists = lists.assign(genome=both).sort_values(["movie_id", "similarity_rank"])
-    steps = lists.groupby(["movie_id", "genome"])["score"].diff().dropna()
+def assert_genome_neighbours(run: DbtRun, genome: pd.DataFrame) -> pd.DataFrame:
+    """int_genome_neighbours equals the pandas computation; returns it."""
+    actual = run.read_table("int_genome_neighbours").sort_values(["movie_id", "neighbour_rank"])
+    expected = expected_genome_neighbours(genome)
+    assert len(actual) == len(expected)
+    key = ["movie_id", "neighbour_rank", "similar_movie_id"]
+    np.testing.assert_array_equal(actual[key].to_numpy(), expected[key].to_numpy())
+    np.testing.assert_allclose(actual["score"], expected["score"], rtol=0, atol=1e-12)
+    return actual
+
+
+def genome_rows(lists: pd.DataFrame, neighbours: pd.DataFrame) -> np.ndarray:
+    """Whether each (movie_id, similar_movie_id) of ``lists`` is a pair of ``neighbours``."""
+    pairs = set(zip(neighbours["movie_id"], neighbours["similar_movie_id"], strict=True))
+    keys = zip(lists["movie_id"], lists["similar_movie_id"], strict=True)
+    return np.array([key in pairs for key in keys], dtype=bool)
+
+
+def assert_genome_first(lists: pd.DataFrame, neighbours: pd.DataFrame) -> np.ndarray:
+    """In content lists, the rows whose pair is a genome neighbour (``neighbours``: empty
+    where the genome is not used) are scored by its cosine and come before the other rows,
+    each kind in non-increasing score. Returns which rows are genome rows."""
+    both = genome_rows(lists, neighbours)
+    cosine = neighbours.set_index(["movie_id", "similar_movie_id"])["score"]
+    listed = lists[both]
+    keys = list(zip(listed["movie_id"], listed["similar_movie_id"], strict=True))
+    np.testing.assert_allclose(
+        listed["score"].to_numpy(), cosine.loc[keys].to_numpy(), rtol=0, atol=1e-9
+    )
+    ordered = lists.assign(genome=both).sort_values(["movie_id", "similarity_rank"])
+    steps = ordered.groupby(["movie_id", "genome"])["score"].diff().dropna()
     assert (steps <= 1e-12).all()
-    first_other = lists[~lists["genome"]].groupby("movie_id")["similarity_rank"].min()
-    last_genome = lists[lists["genome"]].groupby("movie_id")["similarity_rank"].max()
+    first_other = ordered[~ordered["genome"]].groupby("movie_id")["similarity_rank"].min()
+    last_genome = ordered[ordered["genome"]].groupby("movie_id")["similarity_rank"].max()
     common = first_other.index.intersection(last_genome.index)
     assert (last_genome.loc[common] < first_other.loc[common]).all()
+    return both
 
 
-def assert_validation_genome_lists(run: DbtRun, genome: pd.DataFrame) -> None:
-    """The evaluation's content_genome lists: the genome cosine where both movies are in the
-    genome (numpy), those rows first."""
+def assert_validation_genome_lists(run: DbtRun, neighbours: pd.DataFrame) -> None:
+    """The evaluation's content_genome lists: genome neighbours first, by cosine."""
     lists = run.read_table("int_similar_movie_validation_lists")
     lists = lists[lists["method"] == "content_genome"]
-    both, cosine = genome_cosines(genome, lists["movie_id"], lists["similar_movie_id"])
-    assert both.sum() > 100
-    np.testing.assert_allclose(lists["score"].to_numpy()[both], cosine[both], rtol=0, atol=1e-9)
-    assert_genome_first(lists, both)
+    assert assert_genome_first(lists, neighbours).sum() > 100
 
 
-def assert_content_scores(run: DbtRun, tags: pd.DataFrame, genome: pd.DataFrame) -> None:
-    """The content method the evaluation chose completes the lists. With content_genome,
-    where both movies are in the tag genome: the cosine of their relevance vectors, ranked
-    first. Otherwise 0.6 genre Jaccard + 0.25 year closeness + 0.15 tag Jaccard (`content`).
-    Row by row, and each kind in non-increasing score.
+def assert_content_scores(run: DbtRun, tags: pd.DataFrame, neighbours: pd.DataFrame) -> None:
+    """The content method the evaluation chose completes the lists. With content_genome, the
+    anchor's rated genome neighbours first (labelled content_genome), scored by cosine.
+    Otherwise 0.6 genre Jaccard + 0.25 year closeness + 0.15 tag Jaccard (`content`). Row
+    by row, and each kind in non-increasing score.
 
-    ``genome``: the data set's movie_id, tag_id, relevance (empty without a genome)."""
+    ``neighbours``: int_genome_neighbours as checked (empty without a genome)."""
     evaluation = run.read_table("ml_similarity_evaluation").set_index("method")
     content_kind = evaluation[evaluation["method_kind"] == "content"]
     served = content_kind.index[content_kind["is_served_content"]].tolist()
@@ -400,11 +427,9 @@ def assert_content_scores(run: DbtRun, tags: pd.DataFrame, genome: pd.DataFrame)
     content = similar[similar["method"].isin(["content", "content_genome"])]
     assert len(content) > 0
     if served != ["content_genome"]:
-        genome = genome.iloc[:0]
-    both, cosine = genome_cosines(genome, content["movie_id"], content["similar_movie_id"])
+        neighbours = neighbours.iloc[:0]
+    both = assert_genome_first(content, neighbours)
     assert (both == (content["method"] == "content_genome").to_numpy()).all()
-    np.testing.assert_allclose(content["score"].to_numpy()[both], cosine[both], rtol=0, atol=1e-9)
-    assert_genome_first(content, both)
     rows = content[~both]
     movies = run.read_table("dim_movies")
     years = movies.set_index("movie_id")["release_year"]
@@ -431,8 +456,8 @@ def assert_content_scores(run: DbtRun, tags: pd.DataFrame, genome: pd.DataFrame)
 
 
 NO_GENOME = pd.DataFrame(
-    {"movie_id": pd.Series([], dtype="int64"), "tag_id": pd.Series([], dtype="int64"),
-     "relevance": pd.Series([], dtype=float)}
+    {"movie_id": pd.Series([], dtype="int64"), "similar_movie_id": pd.Series([], dtype="int64"),
+     "score": pd.Series([], dtype=float)}
 )  # fmt: skip
 
 
@@ -512,6 +537,7 @@ def test_demo_every_movie_has_a_labelled_list(demo_build: DbtRun) -> None:
     tags["movie_id"] = pd.to_numeric(tags["movie_id"], errors="coerce")
     genome = pd.read_csv(PROJECT_ROOT / "seeds" / "demo_genome_scores.csv")
     genome = genome.rename(columns={"movieId": "movie_id", "tagId": "tag_id"})
-    assert_content_scores(demo_build, tags, genome)
-    assert_validation_genome_lists(demo_build, genome)
+    neighbours = assert_genome_neighbours(demo_build, genome)
+    assert_content_scores(demo_build, tags, neighbours)
+    assert_validation_genome_lists(demo_build, neighbours)
     assert_evaluation_recomputed(demo_build, with_genome=True)
