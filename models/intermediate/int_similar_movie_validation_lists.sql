@@ -100,13 +100,15 @@ collaborative_lists as (
 
 content_lists as (
 
-    {{ content_similar_movies('catalog', 'training_movies', 'tags', 'no_genome', var('top_n')) }}
+    {{ content_similar_movies(
+        'catalog', 'training_movies', 'tags', 'no_genome', var('top_n')) }}
 
 ),
 
 genome_content_lists as (
 
-    {{ content_similar_movies('catalog', 'training_movies', 'tags', 'genome_neighbours', var('top_n')) }}
+    {{ content_similar_movies(
+        'catalog', 'training_movies', 'tags', 'genome_neighbours', var('top_n')) }}
 
 ),
 

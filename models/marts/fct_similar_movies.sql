@@ -130,10 +130,11 @@ collaborative_lists as (
 
 ),
 
+-- Deep enough to complete any list after the collaborative rows it repeats.
 content_lists as (
 
-    -- Deep enough to complete any list after the collaborative rows it repeats.
-    {{ content_similar_movies('movies', 'movie_counts', 'tags', 'genome_neighbours', 2 * var('top_n')) }}
+    {{ content_similar_movies(
+        'movies', 'movie_counts', 'tags', 'genome_neighbours', 2 * var('top_n')) }}
 
 ),
 

@@ -200,6 +200,10 @@ _GENOME_TAGS = (
     "romantic", "suspense", "thought-provoking", "violent",
 )  # fmt: skip
 """The generated tag genome's tags (the real genome has 1,128)."""
+GENOME_ENTITIES = ("genome_scores", "genome_tags")
+DEMO_GENOME_TAGS = len(_GENOME_TAGS)
+"""The demo seeds' genome width; other data sets have no genome unless ``genome_tags`` asks
+(ml-latest-small has none; ml-latest, ML-20M and ML-25M have 1,128 tags)."""
 GENOME_SHARE = 2 / 3
 """The share of movies the generated genome covers: the most popular ones (the real genome
 covers the movies with enough ratings and tags to learn from)."""
@@ -881,7 +885,7 @@ def write_dataset(
     n_movies: int | None = None,
     seed: int = DEMO_SEED,
     bad_rows: bool = False,
-    genome_tags: int = len(_GENOME_TAGS),
+    genome_tags: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> Summary:
     """Generate a data set and write it into ``out_dir`` in one of ``LAYOUTS``.
@@ -902,7 +906,8 @@ def write_dataset(
         Append the deliberate defects (``make_defects``) to the ratings file. Only for the
         layouts whose ratings keep half stars (``ml-latest``, ``ml-10m``, ``dbt-seeds``).
     genome_tags
-        Tags of the generated tag genome (layouts with a genome file: ml-latest, the seeds).
+        Tags of the generated tag genome, written where the layout has genome files
+        (ml-latest, the seeds); 0 writes none.
     progress
         Called with a progress line about every 10% of users.
 
@@ -923,8 +928,8 @@ def write_dataset(
         raise ValueError(f"bad_rows is not supported for the integer-rating layout {layout}")
     if n_ratings < 1:
         raise ValueError(f"n_ratings must be positive, got {n_ratings}")
-    if genome_tags < 1:
-        raise ValueError(f"genome_tags must be positive, got {genome_tags}")
+    if genome_tags < 0:
+        raise ValueError(f"genome_tags must not be negative, got {genome_tags}")
     n_users = default_users(n_ratings=n_ratings) if n_users is None else n_users
     n_movies = default_movies(n_ratings=n_ratings) if n_movies is None else n_movies
     catalog = build_catalog(seed=seed, n_users=n_users, n_movies=n_movies, n_ratings=n_ratings)
@@ -932,6 +937,8 @@ def write_dataset(
     out.mkdir(parents=True, exist_ok=True)
     specs = _entity_files(layout)
     names = _file_names(layout)
+    if not genome_tags:
+        names = {k: v for k, v in names.items() if k not in GENOME_ENTITIES}
     paths = {k: out / v for k, v in names.items()}
     _write_catalog_files(paths, catalog, specs, layout=layout, genome_tags=genome_tags)
     defects, n_tags = _write_ratings_and_tags(
@@ -961,7 +968,8 @@ def _write_catalog_files(
     if specs["ratings"].format.header:
         _write_movies_csv(paths["movies"], catalog, specs["movies"])
         _write_links_csv(paths["links"], catalog, specs["links"])
-        _write_genome(paths, catalog, specs, genome_tags)
+        if genome_tags:
+            _write_genome(paths, catalog, specs, genome_tags)
     elif layout == "ml-100k":
         _write_u_item(paths["movies"], catalog, specs["movies"])
     else:
@@ -1129,8 +1137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad.add_argument("--bad-rows", dest="bad_rows", action="store_true", default=None)
     bad.add_argument("--no-bad-rows", dest="bad_rows", action="store_false")
     parser.add_argument(
-        "--genome-tags", type=int, default=len(_GENOME_TAGS),
-        help=f"tags of the tag genome (ml-latest layout; default {len(_GENOME_TAGS)})",
+        "--genome-tags", type=int,
+        help=f"tags of a generated tag genome (ml-latest layout; default none, the demo seeds "
+        f"{DEMO_GENOME_TAGS})",
     )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
@@ -1153,7 +1162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_movies=n_movies,
             seed=args.seed,
             bad_rows=bad_rows,
-            genome_tags=args.genome_tags,
+            genome_tags=(DEMO_GENOME_TAGS if demo else 0)
+            if args.genome_tags is None
+            else args.genome_tags,
             progress=None if args.quiet or n_ratings < 200_000 else report,
         )
     except ValueError as error:

@@ -102,7 +102,8 @@ def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
         return len(frame.iloc[:, :2].drop_duplicates())
 
     run = run_on(relative)
-    assert len(source_view_ddl(tmp_path)) == 5  # ratings, movies, tags, links, files: all new
+    # ratings, movies, tags, links, genome_scores, genome_tags, files: all new
+    assert len(source_view_ddl(tmp_path)) == 7
     assert f"MovieLens layout ml-latest at {first.resolve()}:" in run.output
     run = run_on(relative)
     assert source_view_ddl(tmp_path) == []  # same files: nothing to redo
@@ -124,7 +125,7 @@ def test_source_views_are_reused_until_the_path_changes(tmp_path: Path) -> None:
     )
 
     run = run_on(second)  # another path and layout: every view is replaced
-    assert len(source_view_ddl(tmp_path)) == 5
+    assert len(source_view_ddl(tmp_path)) == 7
     assert len(run.read_table("int_ratings_validated")) == expected_ratings(
         second, "ratings.dat", "::"
     )

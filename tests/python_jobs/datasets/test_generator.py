@@ -96,14 +96,11 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path:
     write_dataset(out_dir=tmp_path / "b", seed=1, **kwargs)
     write_dataset(out_dir=tmp_path / "c", seed=2, **kwargs)
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == [
-        "genome-scores.csv", "genome-tags.csv", "links.csv", "movies.csv", "ratings.csv",
-        "tags.csv",
-    ]  # fmt: skip
+    assert names == ["links.csv", "movies.csv", "ratings.csv", "tags.csv"]  # no genome asked
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, False)
     assert (match, mismatch, errors) == (names, [], [])
     _, mismatch, _ = filecmp.cmpfiles(tmp_path / "a", tmp_path / "c", names, shallow=False)
-    assert mismatch == [name for name in names if name != "genome-tags.csv"]  # a fixed list
+    assert mismatch == names
 
 
 def test_committed_seeds_equal_a_fresh_generation_with_the_demo_defaults(
@@ -211,11 +208,16 @@ def test_ml_latest_tags(latest: dict[str, pd.DataFrame]) -> None:
     assert tags.timestamp.astype(int).between(FIRST_TS, LAST_TS).all()
 
 
-def test_ml_latest_tag_genome(layouts: dict[str, Path], latest: dict[str, pd.DataFrame]) -> None:
+def test_ml_latest_tag_genome(tmp_path: Path) -> None:
     """genome-scores.csv: every tag of genome-tags.csv once for each covered movie, relevance
     in [0, 1] with 5 decimals; two thirds of the movies, the more rated ones; and, as in the
     real genome, movies alike (here: of a shared genre) have alike relevance vectors."""
-    d = layouts["ml-latest"]
+    d = tmp_path
+    write_dataset(out_dir=d, layout="ml-latest", genome_tags=12, **SIZES)
+    latest = {
+        name: pd.read_csv(d / f"{name}.csv", dtype=str, keep_default_na=False)
+        for name in ("ratings", "movies")
+    }
     header, score_rows = _csv_rows(d / "genome-scores.csv")
     assert header == ["movieId", "tagId", "relevance"]
     header, tag_rows = _csv_rows(d / "genome-tags.csv")
@@ -247,7 +249,7 @@ def test_ml_latest_tag_genome(layouts: dict[str, Path], latest: dict[str, pd.Dat
 def test_the_genome_takes_the_width_asked_for(tmp_path: Path) -> None:
     """--genome-tags: the named tags first, then numbered ones; the same movies covered."""
     kwargs = {"layout": "ml-latest", "n_ratings": 3_000, "n_users": 100, "n_movies": 200}
-    write_dataset(out_dir=tmp_path / "narrow", **kwargs)
+    write_dataset(out_dir=tmp_path / "narrow", genome_tags=12, **kwargs)
     write_dataset(out_dir=tmp_path / "wide", genome_tags=30, **kwargs)
     _, narrow_tags = _csv_rows(tmp_path / "narrow" / "genome-tags.csv")
     _, wide_tags = _csv_rows(tmp_path / "wide" / "genome-tags.csv")
@@ -257,8 +259,10 @@ def test_the_genome_takes_the_width_asked_for(tmp_path: Path) -> None:
     _, wide = _csv_rows(tmp_path / "wide" / "genome-scores.csv")
     assert len(wide) == 30 * len(narrow) // len(narrow_tags)
     assert {row[0] for row in wide} == {row[0] for row in narrow}
-    with pytest.raises(ValueError, match="genome_tags must be positive"):
-        write_dataset(out_dir=tmp_path / "none", genome_tags=0, **kwargs)
+    write_dataset(out_dir=tmp_path / "none", **kwargs)  # by default, like ml-latest-small
+    assert not list((tmp_path / "none").glob("genome-*"))
+    with pytest.raises(ValueError, match="genome_tags must not be negative"):
+        write_dataset(out_dir=tmp_path / "bad", genome_tags=-1, **kwargs)
 
 
 # ------------------------------------------------------------------------------ ml-10m

@@ -133,7 +133,7 @@ def test_the_comparison_sees_a_changed_field() -> None:
 def test_the_generator_writes_every_release_of_the_table() -> None:
     assert generator.LAYOUTS[: len(LAYOUTS)] == tuple(LAYOUTS)
     for name, layout in LAYOUTS.items():
-        written = set(generator._file_names(name).values())
+        written = set(generator._file_names(name).values())  # with a genome, if asked
         assert set(layout.required) <= written
         assert {spec.file for spec in layout.entities.values()} <= written
 
