@@ -56,15 +56,22 @@ def genome_neighbours(scores: pd.DataFrame, k: int) -> pd.DataFrame:
         raise ValueError(f"genome_neighbours must be >= 1, got {k}")
     movie_ids, unit = unit_vectors(scores)
     n = len(movie_ids)
-    parts = []
-    for start in range(0, n, BLOCK):
+    depth = min(k, n - 1)
+    parts = [
+        pd.DataFrame(
+            {
+                MOVIE_ID: pd.Series([], dtype=np.int32),
+                SIMILAR_MOVIE_ID: pd.Series([], dtype=np.int32),
+                SCORE: pd.Series([], dtype=np.float64),
+                NEIGHBOUR_RANK: pd.Series([], dtype=np.int32),
+            }
+        )
+    ]
+    for start in range(0, n if depth >= 1 else 0, BLOCK):
         cosine = unit[start : start + BLOCK] @ unit.T
         rows = np.arange(cosine.shape[0])
         cosine[rows, rows + start] = -np.inf  # never a movie itself
         rounded = np.round(cosine, 12)
-        depth = min(k, n - 1)
-        if depth < 1:
-            break
         # Everything at least as high as the depth-th highest (ties included), then exact
         # order: higher cosine, then the smaller id (ids ascend with the column).
         kth = -np.partition(-rounded, depth - 1, axis=1)[:, depth - 1]
@@ -84,15 +91,6 @@ def genome_neighbours(scores: pd.DataFrame, k: int) -> pd.DataFrame:
                 }
             )
         )
-    if not parts:
-        return pd.DataFrame(
-            {
-                MOVIE_ID: pd.Series([], dtype=np.int32),
-                SIMILAR_MOVIE_ID: pd.Series([], dtype=np.int32),
-                SCORE: pd.Series([], dtype=np.float64),
-                NEIGHBOUR_RANK: pd.Series([], dtype=np.int32),
-            }
-        )
     return pd.concat(parts, ignore_index=True)[NEIGHBOUR_COLUMNS]
 
 
@@ -111,5 +109,7 @@ def genome_neighbours_table(genome_scores: DataFrame, *, k: int) -> DataFrame:
         sf.col(TAG_ID).cast("long").alias(TAG_ID),
         sf.col(RELEVANCE).cast("double").alias(RELEVANCE),
     )
+    if rows.isEmpty():  # most data sets: no Python task for nothing
+        return genome_scores.sparkSession.createDataFrame([], NEIGHBOUR_SCHEMA)
     neighbours = run_jobs(rows, {0: int(k)}, _task, NEIGHBOUR_SCHEMA)
     return neighbours.select(*NEIGHBOUR_COLUMNS)

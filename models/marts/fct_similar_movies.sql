@@ -1,8 +1,8 @@
 -- For every catalog movie, its `top_n` similar movies with both titles: first the served
 -- collaborative method's (the one ml_similarity_evaluation chose on the validation split),
 -- fitted on every validated rating, then, when those are fewer than `top_n`, content
--- neighbours (genres, release year, tags; and the tag genome where both movies have one, when
--- the validation split chose content_genome). Protocol: doc `similar_movies_protocol`.
+-- neighbours (genres, release year, tags; first a movie's tag-genome neighbours, when the
+-- validation split chose content_genome). Protocol: doc `similar_movies_protocol`.
 with
 
 pair_scores as (
